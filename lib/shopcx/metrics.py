@@ -1,0 +1,491 @@
+"""The metric dictionary (docs/metrics.md), computed once, for every caller.
+
+All logic is written against Ibis table expressions, so it runs inside the
+engine (DuckDB by default, Spark or another Ibis backend for large data);
+only small aggregate results come back as pandas.
+
+Main entry points:
+
+* :func:`order_facts` -- the order cohort O with one row per order and its
+  derived facts (cancelled?, cancel initiator / reason / stage, requests);
+* :func:`request_facts` -- buyer cancel requests R with stage and hours to resolve;
+* :func:`compute_kpis` -- every KPI for one market and period, as a tidy table;
+* :func:`compute_segment_kpis` -- the same per value of one order dimension;
+* :func:`kpis_to_dict` -- the JSON shape of ``shopcx kpis --format json``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from shopcx.contract import CANCEL_CONTACT_REASONS
+from shopcx.errors import InputError
+from shopcx.sources import Source, load_source
+from shopcx.stats import wilson_interval
+
+__all__ = [
+    "INITIATORS",
+    "KPIS",
+    "SEGMENT_DIMENSIONS",
+    "STAGES",
+    "Kpi",
+    "Period",
+    "cancellation_facts",
+    "compute_kpis",
+    "compute_segment_kpis",
+    "kpis_to_dict",
+    "order_facts",
+    "parse_period",
+    "request_facts",
+    "stage_of",
+]
+
+INITIATORS = ("buyer", "seller", "system", "platform")
+STAGES = ("unpaid", "awaiting_shipment", "in_transit", "delivered")
+SEGMENT_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier")
+REPEAT_CONTACT_WINDOW_HOURS = 168
+
+Kind = Literal["count", "sum", "mean", "quantile", "ratio", "proportion"]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI of the dictionary: how its value is made from the aggregates."""
+
+    name: str
+    kind: Kind
+    numerator: str
+    denominator: str | None = None
+    label: str = ""
+
+    @property
+    def is_rate(self) -> bool:
+        return self.kind in ("ratio", "proportion")
+
+
+def _kpis() -> tuple[Kpi, ...]:
+    k: list[Kpi] = [
+        Kpi("orders", "count", "n_orders", label="Orders"),
+        Kpi("gmv_usd", "sum", "gmv_usd", label="GMV (USD)"),
+        Kpi("paid_rate", "proportion", "n_paid", "n_orders", "Paid rate"),
+        Kpi("shipped_rate", "proportion", "n_shipped", "n_orders", "Shipped rate"),
+        Kpi("delivered_rate", "proportion", "n_delivered", "n_orders", "Delivered rate"),
+        Kpi("cancellation_rate", "proportion", "n_cancelled", "n_orders", "Cancellation rate"),
+    ]
+    k += [Kpi(f"cancellation_rate_{i}", "proportion", f"n_cancelled_{i}", "n_orders",
+              f"Cancellation rate, {i}-initiated") for i in INITIATORS]
+    k += [Kpi(f"cancel_exit_{s}", "proportion", f"n_exit_{s}", "n_orders",
+              f"Cancelled at stage {s.replace('_', ' ')}") for s in STAGES]
+    k += [
+        Kpi("seller_fault_cancellation_rate", "proportion", "n_seller_fault", "n_orders",
+            "Seller-fault cancellation rate"),
+        Kpi("buyer_cancel_requests", "count", "n_requests", label="Buyer cancel requests"),
+        Kpi("cancel_request_success_rate", "proportion", "n_req_approved", "n_req_resolved",
+            "Cancel request success rate"),
+    ]
+    k += [Kpi(f"cancel_request_success_rate_{s}", "proportion", f"n_req_approved_{s}",
+              f"n_req_resolved_{s}", f"Cancel request success rate, {s.replace('_', ' ')}")
+          for s in ("awaiting_shipment", "unpaid", "in_transit", "delivered")]
+    k += [
+        Kpi("cancel_withdrawal_rate", "proportion", "n_req_withdrawn", "n_requests",
+            "Cancel request withdrawal rate"),
+        Kpi("cancel_pending", "count", "n_req_pending", label="Pending cancel requests"),
+        Kpi("median_hours_to_resolve", "quantile", "median_hours", label="Median hours to resolve"),
+        Kpi("p90_hours_to_resolve", "quantile", "p90_hours", label="P90 hours to resolve"),
+        Kpi("auto_resolved_share", "proportion", "n_req_auto", "n_req_resolved",
+            "Auto-resolved share"),
+        Kpi("repeat_request_rate", "proportion", "n_repeat_requesters", "n_requesters",
+            "Repeat request rate"),
+        Kpi("contacts", "count", "n_contacts", label="Contacts"),
+        Kpi("cpo", "ratio", "n_contacts", "n_orders", "Contacts per order"),
+        Kpi("cancel_cpo", "ratio", "n_cancel_contacts", "n_orders",
+            "Cancellation contacts per order"),
+        Kpi("contacts_per_cancelled_order", "ratio", "n_cancelled_order_contacts", "n_cancelled",
+            "Contacts per cancelled order"),
+        Kpi("repeat_contact_rate", "proportion", "n_repeat_contacts", "n_contacts_with_order",
+            "Repeat contact rate (7 days)"),
+        Kpi("escalation_rate", "proportion", "n_escalated", "n_contacts", "Escalation rate"),
+        Kpi("bot_contact_share", "proportion", "n_bot", "n_contacts", "Bot contact share"),
+        Kpi("mean_handle_minutes", "mean", "mean_handle_minutes", label="Mean handle minutes"),
+        Kpi("csat_mean", "mean", "csat_mean", label="CSAT mean"),
+        Kpi("csat_response_rate", "proportion", "n_csat", "n_contacts", "CSAT response rate"),
+        Kpi("csat_satisfied_share", "proportion", "n_csat_satisfied", "n_csat",
+            "CSAT satisfied share (4-5)"),
+        Kpi("feedback", "count", "n_feedback", label="Feedback"),
+        Kpi("feedback_mean_rating", "mean", "feedback_mean_rating", label="Feedback mean rating"),
+        Kpi("feedback_negative_share", "proportion", "n_negative", "n_rated",
+            "Negative feedback share (1-2)"),
+    ]
+    return tuple(k)
+
+
+KPIS: tuple[Kpi, ...] = _kpis()
+"""Every KPI of the metric dictionary, in dictionary order."""
+
+KPI_BY_NAME = {k.name: k for k in KPIS}
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open period ``[start, end)`` in UTC."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    def __str__(self) -> str:
+        return f"{self.start:%Y-%m-%d}:{self.end:%Y-%m-%d}"
+
+
+def _timestamp(value: Any, what: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{what} {value!r} is not a date (use YYYY-MM-DD)") from exc
+    if pd.isna(ts):
+        raise InputError(f"{what} is missing")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+def parse_period(start: Any, end: Any) -> Period:
+    """Check and convert a period's bounds; the start must come before the end.
+
+    >>> parse_period("2026-10-01", "2026-11-01")
+    Period(start=Timestamp('2026-10-01 00:00:00'), end=Timestamp('2026-11-01 00:00:00'))
+    """
+    s, e = _timestamp(start, "start"), _timestamp(end, "end")
+    if not s < e:
+        raise InputError(f"period start {s:%Y-%m-%d} is not before its end {e:%Y-%m-%d}")
+    return Period(s, e)
+
+
+def _lit(ts: pd.Timestamp | _dt.datetime) -> ir.TimestampScalar:
+    return ibis.timestamp(pd.Timestamp(ts).to_pydatetime())
+
+
+def _check_market(market: str) -> str:
+    if not isinstance(market, str) or len(market) != 2 or not market.isalpha():
+        raise InputError(f"market {market!r} is not an ISO alpha-2 code such as US")
+    return market.upper()
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def stage_of(requested_at: ir.TimestampValue, paid_at: ir.TimestampValue,
+             shipped_at: ir.TimestampValue, delivered_at: ir.TimestampValue) -> ir.StringValue:
+    """The funnel stage of a cancellation row from its order's timestamps (METRICS.md)."""
+    return ibis.cases(
+        (paid_at.isnull() | (requested_at < paid_at), "unpaid"),
+        (shipped_at.isnull() | (requested_at < shipped_at), "awaiting_shipment"),
+        (delivered_at.isnull() | (requested_at < delivered_at), "in_transit"),
+        else_="delivered",
+    )
+
+
+def cohort(source: Source, market: str, start: Any, end: Any) -> ir.Table:
+    """O: orders of ``market`` created in ``[start, end)``."""
+    p = parse_period(start, end)
+    o = source.tables["orders"]
+    return o.filter(o.market == _check_market(market), o.created_at >= _lit(p.start),
+                    o.created_at < _lit(p.end))
+
+
+def cancellation_facts(source: Source, orders: ir.Table) -> ir.Table:
+    """Cancellation rows of the given orders with their ``stage`` and ``hours_to_resolve``."""
+    c = source.tables["cancellations"]
+    o = orders.select("order_id", "paid_at", "shipped_at", "delivered_at")
+    j = c.join(o, "order_id")
+    return j.mutate(
+        stage=stage_of(j.requested_at, j.paid_at, j.shipped_at, j.delivered_at),
+        hours_to_resolve=(j.resolved_at.epoch_seconds() - j.requested_at.epoch_seconds()) / 3600,
+    ).drop("paid_at", "shipped_at", "delivered_at")
+
+
+def request_facts(source: Source, orders: ir.Table) -> ir.Table:
+    """R: buyer cancel requests on the given orders, with stage and hours to resolve."""
+    c = cancellation_facts(source, orders)
+    return c.filter(c.initiator == "buyer")
+
+
+def order_facts(source: Any, market: str, start: Any, end: Any) -> ir.Table:
+    """The order cohort O, one row per order, with derived cancellation facts.
+
+    Adds ``cancelled`` (has an approved row), ``cancel_initiator``,
+    ``cancel_reason`` and ``cancel_stage`` (from the cancelling row: the
+    earliest approved row, ties broken by smallest request_id),
+    ``seller_fault`` and ``buyer_requests`` (rows in R for the order).
+    """
+    source = load_source(source)
+    o = cohort(source, market, start, end)
+    c = cancellation_facts(source, o)
+    approved = c.filter(c.outcome == "approved")
+    rank = ibis.row_number().over(group_by=approved.order_id,
+                                  order_by=[approved.requested_at, approved.request_id])
+    first = approved.mutate(_rank=rank)
+    first = first.filter(first._rank == 0).select(
+        "order_id", cancel_initiator="initiator", cancel_reason="reason", cancel_stage="stage")
+    req = c.filter(c.initiator == "buyer").group_by("order_id").aggregate(
+        buyer_requests=ibis._.count())
+    facts = o.left_join(first, "order_id").drop("order_id_right")
+    facts = facts.left_join(req, "order_id").drop("order_id_right")
+    return facts.mutate(
+        cancelled=facts.cancel_initiator.notnull(),
+        seller_fault=(facts.cancel_initiator == "seller")
+        | ((facts.cancel_initiator == "system")
+           & (facts.cancel_reason == "ship_deadline_missed")),
+        buyer_requests=facts.buyer_requests.fill_null(0),
+    )
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def _group(table: ir.Table, by: str | None, **aggs: Any) -> ir.Table:
+    return table.group_by(by).aggregate(**aggs) if by else table.aggregate(**aggs)
+
+
+def _order_aggregates(f: ir.Table, by: str | None) -> ir.Table:
+    aggs: dict[str, Any] = {
+        "n_orders": f.count(),
+        "gmv_usd": f.gmv_usd.sum(),
+        "n_paid": f.paid_at.notnull().sum(),
+        "n_shipped": f.shipped_at.notnull().sum(),
+        "n_delivered": f.delivered_at.notnull().sum(),
+        "n_cancelled": f.cancelled.sum(),
+        "n_seller_fault": f.seller_fault.sum(),
+        "n_requesters": (f.buyer_requests >= 1).sum(),
+        "n_repeat_requesters": (f.buyer_requests >= 2).sum(),
+    }
+    for i in INITIATORS:
+        aggs[f"n_cancelled_{i}"] = (f.cancel_initiator == i).sum()
+    for s in STAGES:
+        aggs[f"n_exit_{s}"] = (f.cancel_stage == s).sum()
+    return _group(f, by, **aggs)
+
+
+def _request_aggregates(r: ir.Table, by: str | None) -> ir.Table:
+    resolved = r.outcome.isin(("approved", "rejected"))
+    approved = r.outcome == "approved"
+    aggs: dict[str, Any] = {
+        "n_requests": r.count(),
+        "n_req_approved": approved.sum(),
+        "n_req_resolved": resolved.sum(),
+        "n_req_withdrawn": (r.outcome == "withdrawn").sum(),
+        "n_req_pending": (r.outcome == "pending").sum(),
+        "n_req_auto": (resolved & r.auto_resolved).sum(),
+        "median_hours": r.hours_to_resolve.quantile(0.5, where=resolved),
+        "p90_hours": r.hours_to_resolve.quantile(0.9, where=resolved),
+    }
+    for s in STAGES:
+        aggs[f"n_req_approved_{s}"] = (approved & (r.stage == s)).sum()
+        aggs[f"n_req_resolved_{s}"] = (resolved & (r.stage == s)).sum()
+    return _group(r, by, **aggs)
+
+
+def _repeat_flags(source: Source, c: ir.Table, end: pd.Timestamp) -> ir.Table:
+    """Contact ids of ``c`` followed by another contact on the same order within 168 h."""
+    allc = source.tables["contacts"]
+    mine = c.filter(c.order_id.notnull()).select("contact_id", "order_id", t0="created_at")
+    horizon = _lit(end + pd.Timedelta(hours=REPEAT_CONTACT_WINDOW_HOURS))
+    others = allc.filter(allc.order_id.notnull(), allc.created_at <= horizon).select(
+        o2="order_id", t1="created_at")
+    window = ibis.interval(hours=REPEAT_CONTACT_WINDOW_HOURS)
+    j = mine.join(others, [mine.order_id == others.o2, others.t1 > mine.t0,
+                           others.t1 <= mine.t0 + window])
+    return j.select("contact_id").distinct().mutate(repeat=ibis.literal(True))
+
+
+def _contact_aggregates(c: ir.Table, by: str | None) -> ir.Table:
+    return _group(
+        c, by,
+        n_contacts=c.count(),
+        n_cancel_contacts=c.reason.isin(CANCEL_CONTACT_REASONS).sum(),
+        n_contacts_with_order=c.order_id.notnull().sum(),
+        n_repeat_contacts=c.repeat.fill_null(False).sum(),
+        n_escalated=c.escalated.sum(),
+        n_bot=(c.channel == "bot").sum(),
+        mean_handle_minutes=(c.handle_time_s / 60).mean(),
+        csat_mean=c.csat.mean(),
+        n_csat=c.csat.notnull().sum(),
+        n_csat_satisfied=(c.csat >= 4).sum(),
+    )
+
+
+def _feedback_aggregates(fb: ir.Table, by: str | None) -> ir.Table:
+    return _group(
+        fb, by,
+        n_feedback=fb.count(),
+        feedback_mean_rating=fb.rating.mean(),
+        n_rated=fb.rating.notnull().sum(),
+        n_negative=(fb.rating <= 2).sum(),
+    )
+
+
+def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
+                      by: str | None) -> pd.DataFrame:
+    """All aggregates, one row (or one row per segment value) as a pandas frame."""
+    p = parse_period(start, end)
+    market = _check_market(market)
+    facts = order_facts(source, market, p.start, p.end)
+    reqs = request_facts(source, facts)
+    contacts = source.tables["contacts"]
+    c = contacts.filter(contacts.market == market, contacts.created_at >= _lit(p.start),
+                        contacts.created_at < _lit(p.end))
+    c = c.left_join(_repeat_flags(source, c, p.end), "contact_id").drop("contact_id_right")
+    fb = source.tables["feedback"]
+    fb = fb.filter(fb.market == market, fb.created_at >= _lit(p.start),
+                   fb.created_at < _lit(p.end))
+    cancel_contacts = contacts.filter(contacts.reason.isin(CANCEL_CONTACT_REASONS),
+                                      contacts.order_id.notnull())
+    cancelled = facts.filter(facts.cancelled)
+    keys = ["order_id"] + ([by] if by else [])
+    if by:
+        seg = facts.select(*keys)
+        reqs = reqs.join(seg, "order_id")
+        c = c.join(seg, "order_id")
+        fb = fb.join(seg, "order_id")
+    coc = cancel_contacts.select("order_id").join(cancelled.select(*keys), "order_id")
+    parts = [
+        _order_aggregates(facts, by),
+        _request_aggregates(reqs, by),
+        _contact_aggregates(c, by),
+        _feedback_aggregates(fb, by),
+        _group(coc, by, n_cancelled_order_contacts=coc.count()),
+    ]
+    frames = [source.execute(part) for part in parts]
+    if not by:
+        return pd.concat([f.reset_index(drop=True) for f in frames], axis=1)
+    out = frames[0]
+    out[by] = out[by].astype(object).where(out[by].notna(), None)
+    for f in frames[1:]:
+        f[by] = f[by].astype(object).where(f[by].notna(), None)
+        out = out.merge(f, on=by, how="left")
+    return out.sort_values("n_orders", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _count(v: Any) -> int:
+    return 0 if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else int(v)
+
+
+def _number(v: Any) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+
+def _kpi_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """Turn aggregate rows into the long KPI table (one row per row of ``agg`` and KPI)."""
+    rows = []
+    for _, a in agg.iterrows():
+        for k in KPIS:
+            row: dict[str, Any] = {"kpi": k.name, "kind": k.kind, "label": k.label}
+            if k.kind in ("count", "sum"):
+                row["value"] = float(_count(a[k.numerator])) if k.kind == "count" else (
+                    _number(a[k.numerator]) or 0.0)
+            elif k.kind in ("mean", "quantile"):
+                row["value"] = _number(a[k.numerator])
+            else:
+                num, den = _count(a[k.numerator]), _count(a[k.denominator])
+                row.update(numerator=num, denominator=den, value=num / den if den else None)
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=["kpi", "kind", "label", "value", "numerator",
+                                      "denominator"])
+    out["value"] = out["value"].astype(float)
+    prop = out["kind"].eq("proportion") & out["denominator"].gt(0)
+    lo, hi = wilson_interval(out.loc[prop, "numerator"].astype(float),
+                             out.loc[prop, "denominator"].astype(float))
+    out["ci_low"] = np.nan
+    out["ci_high"] = np.nan
+    out.loc[prop, "ci_low"] = lo
+    out.loc[prop, "ci_high"] = hi
+    for col in ("numerator", "denominator"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def compute_kpis(source: Any, market: str, start: Any, end: Any) -> pd.DataFrame:
+    """Every KPI of the metric dictionary for one market and period ``[start, end)``.
+
+    Returns one row per KPI with columns ``kpi``, ``kind`` (count, sum, mean,
+    quantile, ratio, proportion), ``label``, ``value`` (NaN when undefined,
+    e.g. a zero denominator), ``numerator`` and ``denominator`` (rates only),
+    ``ci_low`` and ``ci_high`` (Wilson 95%, proportions only).
+    """
+    source = load_source(source)
+    return _kpi_table(_aggregate_frames(source, market, start, end, None))
+
+
+def compute_segment_kpis(source: Any, market: str, start: Any, end: Any,
+                         by: str) -> pd.DataFrame:
+    """Every KPI per value of order dimension ``by`` (see METRICS.md, ``--by``).
+
+    Returns the table of :func:`compute_kpis` with a leading ``segment``
+    column, segments ordered by their number of orders (largest first);
+    a null segment (e.g. orders never handed to a carrier) is ``None``.
+    """
+    if by not in SEGMENT_DIMENSIONS:
+        raise InputError(f"--by {by!r} is not one of {', '.join(SEGMENT_DIMENSIONS)}")
+    source = load_source(source)
+    agg = _aggregate_frames(source, market, start, end, by)
+    parts = []
+    for _, row in agg.iterrows():
+        t = _kpi_table(row.to_frame().T)
+        t.insert(0, "segment", row[by])
+        parts.append(t)
+    if not parts:
+        return _kpi_table(agg.iloc[0:0]).assign(segment=None)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _clean(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def _kpi_entries(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for _, r in table.iterrows():
+        kind = r["kind"]
+        value = _clean(r["value"])
+        if kind == "count" and value is not None:
+            value = int(value)
+        entry: dict[str, Any] = {"value": value}
+        if kind in ("ratio", "proportion"):
+            entry["numerator"] = _clean(r["numerator"])
+            entry["denominator"] = _clean(r["denominator"])
+        if kind == "proportion":
+            entry["ci_low"] = _clean(r["ci_low"])
+            entry["ci_high"] = _clean(r["ci_high"])
+        out[r["kpi"]] = entry
+    return out
+
+
+def kpis_to_dict(kpis: pd.DataFrame, market: str, start: Any, end: Any,
+                 segments: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The JSON object of ``shopcx kpis --format json`` (METRICS.md)."""
+    p = parse_period(start, end)
+    out: dict[str, Any] = {"market": market, "start": f"{p.start:%Y-%m-%d}",
+                           "end": f"{p.end:%Y-%m-%d}", "kpis": _kpi_entries(kpis)}
+    if segments is not None:
+        out["segments"] = [
+            {"key": _clean(key), "kpis": _kpi_entries(group)}
+            for key, group in segments.groupby("segment", sort=False, dropna=False)
+        ]
+    return out

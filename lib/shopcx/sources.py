@@ -1,0 +1,140 @@
+"""Data sources: where the four contract tables come from.
+
+This is the only module that knows about paths, file formats and engine URLs.
+A source is one of
+
+* a directory with, per table, ``NAME.parquet``, ``NAME.csv`` or a folder
+  ``NAME/`` of Parquet files (hive-partitioned sub-folders allowed);
+* an Ibis connection URL such as ``duckdb:///path/file.db`` whose engine holds
+  tables with the contract's names;
+* a mapping of table name to pandas DataFrame (handy in a notebook);
+* an already connected Ibis backend holding the tables.
+
+Files are read lazily by the engine (DuckDB by default): nothing is loaded
+into pandas until a query result comes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from shopcx.contract import TABLES, ValidationReport, check_schema, normalize_table, validate_source
+from shopcx.errors import ContractError, InputError
+
+__all__ = ["Source", "load_source"]
+
+@dataclass
+class Source:
+    """The four contract tables as Ibis expressions on one engine connection.
+
+    ``raw`` holds the tables as found; ``tables`` the same tables in contract
+    types (see :func:`shopcx.contract.normalize_table`). Run an expression with
+    :meth:`execute`, which returns pandas objects.
+    """
+
+    con: Any
+    raw: dict[str, ir.Table | None]
+    description: str = ""
+    _report: ValidationReport | None = field(default=None, repr=False)
+
+    @cached_property
+    def tables(self) -> dict[str, ir.Table]:
+        """Contract tables in contract types; raises ContractError if the schema is broken."""
+        problems = check_schema(self.raw)
+        if problems:
+            raise ContractError(ValidationReport(findings=problems))
+        return {name: normalize_table(name, t) for name, t in self.raw.items() if t is not None}
+
+    def table(self, name: str) -> ir.Table:
+        return self.tables[name]
+
+    def execute(self, expr: ir.Expr) -> Any:
+        """Run an expression on this source's engine; tables come back as pandas."""
+        return self.con.execute(expr)
+
+    def validate(self) -> ValidationReport:
+        """The validation report (computed once per source)."""
+        if self._report is None:
+            self._report = validate_source(self)
+        return self._report
+
+    def markets(self) -> list[str]:
+        """The markets present in orders, sorted."""
+        o = self.tables["orders"]
+        return sorted(self.execute(o.select("market").distinct())["market"].dropna())
+
+
+def _duckdb() -> Any:
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone='UTC'")
+    return con
+
+
+def _read_dir(con: Any, root: Path, name: str) -> ir.Table | None:
+    candidates = [p for p in (root / f"{name}.parquet", root / f"{name}.csv", root / name)
+                  if p.exists()]
+    if not candidates:
+        return None
+    if len(candidates) > 1:
+        raise InputError(f"table {name}: several files in {root} could hold it "
+                         f"({', '.join(p.name for p in candidates)}); keep one")
+    path = candidates[0]
+    if path.is_dir():
+        if not any(path.rglob("*.parquet")):
+            raise InputError(f"table {name}: folder {path} holds no Parquet files")
+        return con.read_parquet(str(path / "**" / "*.parquet"), table_name=name,
+                                hive_partitioning=True)
+    if path.suffix == ".parquet":
+        return con.read_parquet(str(path), table_name=name)
+    # CSV: read every column as text; the contract layer casts and reports bad values
+    return con.read_csv(str(path), table_name=name, all_varchar=True, header=True)
+
+
+def load_source(spec: Any) -> Source:
+    """Open a data source (directory, engine URL, DataFrames or Ibis backend).
+
+    >>> import pandas as pd
+    >>> src = load_source({name: pd.DataFrame() for name in
+    ...                    ("orders", "cancellations", "contacts", "feedback")})
+    >>> sorted(src.raw)
+    ['cancellations', 'contacts', 'feedback', 'orders']
+    """
+    if isinstance(spec, Source):
+        return spec
+    if isinstance(spec, Mapping):
+        con = _duckdb()
+        raw: dict[str, ir.Table | None] = {}
+        for name in TABLES:
+            df = spec.get(name)
+            raw[name] = None if df is None else ibis.memtable(df)
+        return Source(con, raw, "pandas DataFrames")
+    if isinstance(spec, ibis.BaseBackend):
+        return _from_backend(spec, f"{spec.name} connection")
+    text = str(spec)
+    if "://" in text:
+        try:
+            con = ibis.connect(text)
+        except Exception as exc:  # engine-specific errors: report them as input errors
+            raise InputError(f"cannot connect to data source {text}: {exc}") from exc
+        return _from_backend(con, text)
+    root = Path(text)
+    if not root.is_dir():
+        raise InputError(f"data source {text} is not a directory or an engine URL")
+    con = _duckdb()
+    return Source(con, {name: _read_dir(con, root, name) for name in TABLES}, str(root))
+
+
+def _from_backend(con: Any, description: str) -> Source:
+    if con.name == "duckdb":
+        con.raw_sql("SET TimeZone='UTC'")
+    present = set(con.list_tables())
+    raw = {name: con.table(name) if name in present else None for name in TABLES}
+    return Source(con, raw, description)
