@@ -13,7 +13,8 @@ strings, timestamps as naive UTC, ``rating``/``csat`` as integers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import ibis
@@ -23,6 +24,7 @@ import pandas as pd
 
 __all__ = [
     "CANCEL_CONTACT_REASONS",
+    "CONTRACT_VERSION",
     "CANCEL_REASONS",
     "TABLES",
     "Column",
@@ -33,6 +35,9 @@ __all__ = [
     "normalize_table",
     "validate_source",
 ]
+
+CONTRACT_VERSION = "1.0"
+"""Bumped whenever a rule changes, so cached validation reports are not reused."""
 
 ColumnType = Literal["string", "float", "int", "bool", "timestamp"]
 
@@ -199,6 +204,15 @@ class ValidationReport:
         return pd.DataFrame([{c: getattr(f, c) for c in cols} for f in self.findings],
                             columns=cols)
 
+    def to_json(self) -> str:
+        return json.dumps({"rows": self.rows, "findings": [asdict(f) for f in self.findings]})
+
+    @classmethod
+    def from_json(cls, text: str) -> ValidationReport:
+        data = json.loads(text)
+        return cls({k: int(v) for k, v in data["rows"].items()},
+                   [Finding(**f) for f in data["findings"]])
+
     def __str__(self) -> str:
         return "\n".join(str(f) for f in self.findings) or "no findings"
 
@@ -356,24 +370,35 @@ def _row_checks(name: str, raw: ir.Table, norm: ir.Table) -> list[Check]:
 
 def _run_checks(source: Any, table: ir.Table, key: str, checks: list[Check],
                 extra: dict[str, Any] | None = None) -> tuple[list[Finding], dict[str, Any]]:
-    """Evaluate many checks in one aggregate query; return findings with rows > 0."""
+    """Evaluate many checks on one table; return findings with rows > 0.
+
+    One aggregate query counts the rows breaking each rule; a second one, only
+    when something failed, picks an example key (and value) per failing rule.
+    """
     aggs: dict[str, Any] = dict(extra or {})
-    for i, (_, cond, value) in enumerate(checks):
-        cond = cond.fill_null(False)
+    conds = [cond.fill_null(False) for _, cond, _ in checks]
+    for i, cond in enumerate(conds):
         aggs[f"n{i}"] = cond.sum()
-        aggs[f"k{i}"] = table[key].cast(dt.string).min(where=cond)
-        if value is not None:
-            aggs[f"v{i}"] = value.cast(dt.string).argmin(table[key], where=cond)
     row = source.execute(table.aggregate(**aggs)).iloc[0]
+    failing = [i for i in range(len(checks)) if int(row[f"n{i}"] or 0)]
+    examples: dict[str, Any] = {}
+    if failing:
+        ex: dict[str, Any] = {}
+        for i in failing:
+            ex[f"k{i}"] = table[key].cast(dt.string).min(where=conds[i])
+            value = checks[i][2]
+            if value is not None:
+                ex[f"v{i}"] = value.cast(dt.string).argmin(table[key], where=conds[i])
+        examples = source.execute(table.aggregate(**ex)).iloc[0].to_dict()
     found = []
-    for i, (tmpl, _, value) in enumerate(checks):
-        n = int(row[f"n{i}"] or 0)
-        if n:
-            example = f"{key}={row[f'k{i}']}"
-            if value is not None and row[f"v{i}"] is not None and not pd.isna(row[f"v{i}"]):
-                example += f" (value {row[f'v{i}']!r})"
-            found.append(Finding(tmpl.severity, tmpl.table, tmpl.column, tmpl.rule,
-                                 tmpl.message, n, example))
+    for i in failing:
+        tmpl = checks[i][0]
+        example = f"{key}={examples[f'k{i}']}"
+        value = examples.get(f"v{i}")
+        if value is not None and not pd.isna(value):
+            example += f" (value {value!r})"
+        found.append(Finding(tmpl.severity, tmpl.table, tmpl.column, tmpl.rule, tmpl.message,
+                             int(row[f"n{i}"]), example))
     return found, {k: row[k] for k in (extra or {})}
 
 

@@ -16,6 +16,8 @@ into pandas until a query result comes back.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -24,9 +26,15 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
-from shopcx.contract import TABLES, ValidationReport, check_schema, normalize_table, validate_source
+from shopcx.contract import (
+    CONTRACT_VERSION,
+    TABLES,
+    ValidationReport,
+    check_schema,
+    normalize_table,
+    validate_source,
+)
 from shopcx.errors import ContractError, InputError
 
 __all__ = ["Source", "load_source"]
@@ -43,6 +51,7 @@ class Source:
     con: Any
     raw: dict[str, ir.Table | None]
     description: str = ""
+    fingerprint: str | None = None  # identifies the files' current content, for caching
     _report: ValidationReport | None = field(default=None, repr=False)
 
     @cached_property
@@ -61,15 +70,58 @@ class Source:
         return self.con.execute(expr)
 
     def validate(self) -> ValidationReport:
-        """The validation report (computed once per source)."""
+        """The validation report.
+
+        Computed once per source; for a folder of files it is also kept in the
+        user's cache (``SHOPCX_CACHE_DIR``, default ``~/.cache/shopcx``) under
+        a fingerprint of the files' paths, sizes and modification times, so an
+        unchanged dataset is validated once, not on every command.
+        """
         if self._report is None:
-            self._report = validate_source(self)
+            cached = _cache_file(self.fingerprint)
+            if cached is not None and cached.exists():
+                try:
+                    self._report = ValidationReport.from_json(cached.read_text())
+                except (ValueError, KeyError, TypeError):
+                    self._report = None
+            if self._report is None:
+                self._report = validate_source(self)
+                if cached is not None:
+                    _write_atomic(cached, self._report.to_json())
         return self._report
 
     def markets(self) -> list[str]:
         """The markets present in orders, sorted."""
         o = self.tables["orders"]
         return sorted(self.execute(o.select("market").distinct())["market"].dropna())
+
+
+def _cache_file(fingerprint: str | None) -> Path | None:
+    if fingerprint is None:
+        return None
+    root = Path(os.environ.get("SHOPCX_CACHE_DIR") or Path.home() / ".cache" / "shopcx")
+    return root / "validation" / f"{fingerprint}.json"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError:  # a read-only home is no reason to fail
+        pass
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    h = hashlib.sha256(CONTRACT_VERSION.encode())
+    for path in sorted(paths):
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:32]
 
 
 def _duckdb() -> Any:
@@ -129,7 +181,10 @@ def load_source(spec: Any) -> Source:
     if not root.is_dir():
         raise InputError(f"data source {text} is not a directory or an engine URL")
     con = _duckdb()
-    return Source(con, {name: _read_dir(con, root, name) for name in TABLES}, str(root))
+    raw = {name: _read_dir(con, root, name) for name in TABLES}
+    paths = [p for name in TABLES
+             for p in (root / f"{name}.parquet", root / f"{name}.csv", root / name) if p.exists()]
+    return Source(con, raw, str(root), _fingerprint(paths))
 
 
 def _from_backend(con: Any, description: str) -> Source:

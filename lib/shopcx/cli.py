@@ -1,0 +1,159 @@
+"""The ``shopcx`` command (docs/commands.md).
+
+Exit status: 0 success (warnings allowed); 1 some work failed; 2 bad input
+or bad arguments. Errors are printed to stderr as plain sentences; ``--debug``
+shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+
+from shopcx.errors import ContractError, InputError, ShopcxError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # plain sentence, exit 2
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="shopcx", description="Cancellation-experience analysis workbook.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    d = sub.add_parser("demo-data", help="write the synthetic demo dataset")
+    d.add_argument("--out", required=True, help="folder to write the four tables to")
+    d.add_argument("--orders", type=int, default=500_000, help="total orders (default 500000)")
+    d.add_argument("--months", type=int, default=6, help="months up to 2026-12-01 (default 6)")
+    d.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+
+    v = sub.add_parser("validate", help="check a data source against the data contract")
+    v.add_argument("--data", required=True, help="data folder or engine URL")
+
+    k = sub.add_parser("kpis", help="every KPI of the metric dictionary for a market and period")
+    k.add_argument("--data", required=True, help="data folder or engine URL")
+    k.add_argument("--market", required=True, help="ISO market code, e.g. US")
+    k.add_argument("--start", required=True, help="period start YYYY-MM-DD (inclusive)")
+    k.add_argument("--end", required=True, help="period end YYYY-MM-DD (exclusive)")
+    k.add_argument("--by", help="also per segment of an order dimension "
+                   "(category, sales_channel, fulfillment, payment_method, carrier)")
+    k.add_argument("--format", choices=("json", "csv", "table"), default="table")
+    return p
+
+
+def _open_valid_source(data: str) -> Any:
+    """Open a source and validate it; warnings to stderr, ContractError on errors."""
+    from shopcx.sources import load_source
+
+    source = load_source(data)
+    report = source.validate()
+    if not report.ok:
+        raise ContractError(report)
+    for finding in report.warnings:
+        print(finding, file=sys.stderr)
+    return source
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from shopcx.demo import generate_demo_data
+
+    if args.orders < 1000:
+        raise InputError("--orders must be at least 1000")
+    if not 1 <= args.months <= 24:
+        raise InputError("--months must be between 1 and 24")
+    summary = generate_demo_data(args.out, orders=args.orders, months=args.months, seed=args.seed)
+    rows = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items())
+    print(f"wrote {summary.path} ({summary.start} to {summary.end}): {rows}")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from shopcx.sources import load_source
+
+    source = load_source(args.data)
+    report = source.validate()
+    print(f"data source: {source.description}")
+    for table, n in report.rows.items():
+        print(f"  {table:<14} {n:>12,} rows")
+    for finding in report.findings:
+        print(finding)
+    print(f"{len(report.errors)} error(s), "
+          f"{sum(f.rows for f in report.warnings):,} warning row(s) in "
+          f"{len(report.warnings)} warning(s)")
+    return 0 if report.ok else 2
+
+
+def _cmd_kpis(args: argparse.Namespace) -> int:
+    from shopcx import metrics, report
+
+    period = metrics.parse_period(args.start, args.end)
+    market = args.market.upper()
+    if args.by and args.by not in metrics.SEGMENT_DIMENSIONS:
+        raise InputError(f"--by {args.by!r} is not one of {', '.join(metrics.SEGMENT_DIMENSIONS)}")
+    source = _open_valid_source(args.data)
+    markets = source.markets()
+    if market not in markets:
+        raise InputError(f"market {market} has no orders in {source.description} "
+                         f"(markets present: {', '.join(markets) or 'none'})")
+    kpis = metrics.compute_kpis(source, market, period.start, period.end)
+    segments = (metrics.compute_segment_kpis(source, market, period.start, period.end, args.by)
+                if args.by else None)
+    if args.format == "json":
+        print(json.dumps(metrics.kpis_to_dict(kpis, market, period.start, period.end, segments),
+                         indent=2, allow_nan=False))
+    elif args.format == "csv":
+        frame = report.kpis_long_frame(kpis, market, period, args.by, segments)
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        report.print_kpi_table(kpis, market, period, args.by, segments)
+    return 0
+
+
+COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ContractError as exc:
+        for finding in exc.report.findings:
+            print(finding, file=sys.stderr)
+        errors = len(exc.report.errors)
+        print(f"the data breaks the data contract ({errors} error{'s' * (errors != 1)}); "
+              "nothing was computed", file=sys.stderr)
+        return 2
+    except ShopcxError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, duckdb.Error) as exc:  # unreadable files, bad values
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the engine's own errors: still a sentence, not a traceback
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
+

@@ -1,0 +1,103 @@
+"""Presenting KPI tables: number formats, the terminal table and the long CSV.
+
+Formatting lives here so the command line, notebooks and HTML readouts show
+numbers the same way (rates as percentages, counts with thousands separators).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["format_interval", "format_value", "kpis_long_frame", "print_kpi_table"]
+
+
+def format_value(kind: str, value: Any) -> str:
+    """A KPI value as people read it.
+
+    >>> format_value("proportion", 0.0812), format_value("count", 12345.0)
+    ('8.12%', '12,345')
+    >>> format_value("sum", 1234.5), format_value("ratio", 0.1234), format_value("mean", None)
+    ('$1,234.50', '0.123', 'n/a')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return "n/a"
+    if kind == "proportion":
+        return f"{value:.2%}"
+    if kind == "count":
+        return f"{value:,.0f}"
+    if kind == "sum":
+        return f"${value:,.2f}"
+    if kind == "ratio":
+        return f"{value:.3f}"
+    return f"{value:,.2f}"
+
+
+def format_interval(low: Any, high: Any) -> str:
+    """A 95% interval of a proportion, e.g. ``6.70%–9.70%``; empty when undefined."""
+    if low is None or pd.isna(low) or high is None or pd.isna(high):
+        return ""
+    return f"{low:.2%}–{high:.2%}"
+
+
+def kpis_long_frame(kpis: pd.DataFrame, market: str, period: Any, by: str | None = None,
+                    segments: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (segment, KPI): the CSV layout of ``shopcx kpis --format csv``.
+
+    Overall rows have an empty ``dimension`` and ``segment``.
+    """
+    cols = ["kpi", "kind", "value", "numerator", "denominator", "ci_low", "ci_high"]
+    parts = [kpis[cols].assign(dimension="", segment="")]
+    if segments is not None:
+        parts.append(segments[cols + ["segment"]].assign(dimension=by))
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(0, "market", market)
+    out.insert(1, "start", f"{period.start:%Y-%m-%d}")
+    out.insert(2, "end", f"{period.end:%Y-%m-%d}")
+    return out[["market", "start", "end", "dimension", "segment", *cols]]
+
+
+def _console() -> Console:
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+
+
+def print_kpi_table(kpis: pd.DataFrame, market: str, period: Any, by: str | None = None,
+                    segments: pd.DataFrame | None = None, console: Console | None = None) -> None:
+    """Print the KPIs as a terminal table; with segments, one column per segment."""
+    console = console or _console()
+    title = f"{market} · {period.start:%Y-%m-%d} to {period.end:%Y-%m-%d} (end exclusive)"
+    if segments is None:
+        table = Table(title=title, title_justify="left")
+        table.add_column("KPI")
+        table.add_column("value", justify="right")
+        table.add_column("numerator / denominator", justify="right")
+        table.add_column("95% interval", justify="right")
+        for _, r in kpis.iterrows():
+            nd = "" if pd.isna(r["denominator"]) else f"{r['numerator']:,} / {r['denominator']:,}"
+            table.add_row(r["kpi"], format_value(r["kind"], r["value"]), nd,
+                          format_interval(r["ci_low"], r["ci_high"]))
+        console.print(table)
+        return
+    table = Table(title=f"{title}, by {by}", title_justify="left")
+    table.add_column("KPI")
+    table.add_column("all", justify="right")
+    keys = list(dict.fromkeys(segments["segment"].tolist()))
+    for key in keys:
+        table.add_column("(none)" if key is None or pd.isna(key) else str(key), justify="right")
+    by_key = {key: g.set_index("kpi") for key, g in segments.groupby("segment", sort=False,
+                                                                     dropna=False)}
+    for _, r in kpis.iterrows():
+        cells = [format_value(r["kind"], r["value"])]
+        for key in keys:
+            g = by_key.get(key)
+            if g is None:  # a null key groups under NaN
+                g = next(v for k, v in by_key.items() if k is None or pd.isna(k))
+            cells.append(format_value(r["kind"], g.loc[r["kpi"], "value"]))
+        table.add_row(r["kpi"], *cells)
+    console.print(table)
