@@ -235,7 +235,7 @@ RATINGS = {  # topic -> probabilities of ratings 1..5
     "agent_helpful": (0, .02, .08, .30, .60),
 }
 CSAT_BY_MOOD = {0: (.02, .03, .08, .30, .57), 1: (.05, .06, .15, .36, .38),
-                2: (.30, .25, .22, .15, .08)}
+                2: (.40, .28, .17, .10, .05)}
 _PII = ("Email me at {f}.{l}{n}@gmail.com", "call me on +62 812 3456 {n4}",
         "my number is 0917-555-{n4}", "(reach me: +44 7700 900{n3})", "contact {f}{n}@yahoo.co.id",
         "WhatsApp +66 81 234 {n4}", "phone (415) 555-{n4}")
@@ -396,10 +396,14 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
     # contacts around requests: asking how to cancel, chasing a slow answer, disputing a no
     j = rng.random(m) < .2
     contacts.add(i[j], t_req[j] - rng.uniform(0, 2 * HOUR, int(j.sum())), "cancel_request", 1)
+    # buyers chase a request that is not answered within a few hours, more the longer it waits
     wait = np.minimum(resolved, end) - t_req
-    j = (outcome != "withdrawn") & (rng.random(m) < 1 - np.exp(-wait / (30 * HOUR)))
-    contacts.add(i[j], t_req[j] + rng.random(int(j.sum())) * wait[j], "cancel_status",
-                 np.where(wait[j] > 48 * HOUR, 2, 1))
+    chase = 1 - np.exp(-np.maximum(wait - 8 * HOUR, 0) / (24 * HOUR))
+    j = (outcome != "withdrawn") & (rng.random(m) < chase)
+    times = 1 + (wait[j] > 36 * HOUR) + (wait[j] > 60 * HOUR)
+    ci = np.repeat(i[j], times)
+    ct = np.repeat(t_req[j], times) + rng.random(int(times.sum())) * np.repeat(wait[j], times)
+    contacts.add(ci, ct, "cancel_status", np.where(np.repeat(wait[j], times) > 48 * HOUR, 2, 1))
     j = (outcome == "rejected") & (rng.random(m) < .55)
     ri, rt = _repeat(rng, i[j], resolved[j], 0.5, 36)
     contacts.add(ri, rt, np.where(rng.random(len(ri)) < .5, "cancel_status", "cancel_request"), 2)
@@ -414,13 +418,13 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
     transit = rng.gamma(4.0, profile.transit_days / 4 * DAY, n)
     ship_day = np.floor(np.nan_to_num(shipped) / DAY) * DAY
     transit += np.where((ship_day >= _epoch("2026-11-11")) & (ship_day < _epoch("2026-11-17")),
-                        rng.uniform(0.5, 2, n) * DAY, 0)
+                        rng.uniform(0.3, 1.2, n) * DAY, 0)
     incident = (on_road & (profile.code == INCIDENT["market"]) & (carrier == INCIDENT["carrier"])
                 & (ship_day >= _epoch(INCIDENT["start"])) & (ship_day < _epoch(INCIDENT["end"])))
     lo, hi = INCIDENT["extra_transit_days"]
     transit += np.where(incident, rng.uniform(lo, hi, n) * DAY, 0)
     lost = on_road & ((rng.random(n) < .004) | (incident & (rng.random(n) < INCIDENT["lost_share"])))
-    delayed = on_road & ((transit > profile.transit_days * 1.8 * DAY) | lost)
+    delayed = on_road & ((transit > (profile.transit_days * 1.6 + 2) * DAY) | lost)
     p_c = (.008 + .30 * delayed + .25 * rejected_b) * np.where(prone, 2, 1)
     c_req = on_road & (rng.random(n) < p_c)
     i = np.flatnonzero(c_req)

@@ -243,9 +243,9 @@ def order_facts(source: Any, market: str, start: Any, end: Any) -> ir.Table:
     facts = facts.left_join(req, "order_id").drop("order_id_right")
     return facts.mutate(
         cancelled=facts.cancel_initiator.notnull(),
-        seller_fault=(facts.cancel_initiator == "seller")
-        | ((facts.cancel_initiator == "system")
-           & (facts.cancel_reason == "ship_deadline_missed")),
+        seller_fault=((facts.cancel_initiator == "seller")
+                      | ((facts.cancel_initiator == "system")
+                         & (facts.cancel_reason == "ship_deadline_missed"))).fill_null(False),
         buyer_requests=facts.buyer_requests.fill_null(0),
     )
 
@@ -373,7 +373,9 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
     for f in frames[1:]:
         f[by] = f[by].astype(object).where(f[by].notna(), None)
         out = out.merge(f, on=by, how="left")
-    return out.sort_values("n_orders", ascending=False, kind="stable").reset_index(drop=True)
+    # largest segment first; ties by key, the null segment last among equals
+    return out.sort_values(["n_orders", by], ascending=[False, True], na_position="last",
+                           kind="stable").reset_index(drop=True)
 
 
 def _count(v: Any) -> int:

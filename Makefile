@@ -1,0 +1,47 @@
+# Thin wrappers over the shopcx command and pytest. `make demo` and `make test`
+# work on a fresh machine with only Python 3.11: they create .venv first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+DEMO_DATA   := outputs/demo-data
+DEMO_PERIOD := --start 2026-11-01 --end 2026-12-01
+MARKETS     := US GB ID MY TH VN PH SG
+
+.PHONY: help install demo demo-data test lint clean
+
+help:
+	@echo "make demo   set up, generate demo data if absent, print every demo market's KPIs"
+	@echo "make test   set up, run ruff and the test suite"
+	@echo "make lint   ruff only"
+	@echo "make clean  remove .venv and outputs/"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DEMO_DATA)/demo_manifest.json: | $(STAMP)
+	$(BIN)/shopcx demo-data --out $(DEMO_DATA)
+
+demo-data: $(DEMO_DATA)/demo_manifest.json
+
+demo: $(STAMP) demo-data
+	@for m in $(MARKETS); do \
+		$(BIN)/shopcx kpis --data $(DEMO_DATA) --market $$m $(DEMO_PERIOD) --format table || exit $$?; \
+	done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) outputs/*/ .pytest_cache .ruff_cache
