@@ -1,0 +1,55 @@
+"""The package metadata, the conda environment and the docs agree with the code."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+from shopcx.contract import TABLES
+from shopcx.metrics import KPIS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _split(requirement: str) -> tuple[str, str]:
+    """'ibis-framework[duckdb]>=10,<13' -> ('ibis-framework', '<13,>=10')."""
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)(\[[^\]]*\])?\s*(.*)$", requirement)
+    assert m, requirement
+    spec = ",".join(sorted(p.strip() for p in m.group(3).split(",") if p.strip()))
+    return m.group(1).lower(), spec
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_split(r) for r in project["dependencies"])
+    wanted.update(_split(r) for r in project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    have = dict(_split(d.replace("=", "==", 1) if re.match(r"^[\w\-]+=[^=<>]", d) else d)
+                for d in conda)
+    assert have.pop("python") == "==3.11"
+    assert have.pop("pip") == ""
+    assert have == wanted
+    assert pip == ["-e .[dev]"]
+
+
+def test_docs_name_every_kpi_and_column() -> None:
+    metrics = (ROOT / "docs" / "metrics.md").read_text()
+    missing = [k.name for k in KPIS if f"`{k.name}`" not in metrics]
+    assert not missing, f"docs/metrics.md does not define {missing}"
+    contract = (ROOT / "docs" / "data_contract.md").read_text()
+    for spec in TABLES.values():
+        for col in spec.columns:
+            assert f"`{col.name}`" in contract, f"{spec.name}.{col.name}"
+            for value in col.values or ():
+                if col.name != "reason":
+                    assert f"`{value}`" in contract, f"{spec.name}.{col.name}={value}"
+
+
+def test_gitignore_keeps_lib_and_drops_outputs() -> None:
+    text = (ROOT / ".gitignore").read_text().splitlines()
+    assert "!/lib/" in text and "/outputs/*" in text
