@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,6 +32,7 @@ from shopcx.metrics import (
     kpis_to_dict,
     order_facts,
     parse_period,
+    stage_of,
 )
 from shopcx.sources import load_source
 
@@ -214,3 +216,36 @@ def test_market_and_period_are_checked(tiny: dict) -> None:
 def test_market_code_is_case_insensitive(tiny: dict) -> None:
     a = compute_kpis(tiny, "us", *PERIOD)
     assert a.set_index("kpi").loc["orders", "value"] == 6
+
+
+@pytest.mark.parametrize(("requested", "expected"), [
+    ("2026-10-01 09:59:59", "unpaid"),             # 1 s before payment
+    ("2026-10-01 10:00:00", "awaiting_shipment"),  # exactly at payment
+    ("2026-10-02 09:59:59", "awaiting_shipment"),
+    ("2026-10-02 10:00:00", "in_transit"),         # exactly at shipping
+    ("2026-10-04 09:59:59", "in_transit"),
+    ("2026-10-04 10:00:00", "delivered"),          # exactly at delivery
+])
+def test_stage_boundaries(requested: str, expected: str) -> None:
+    t = ibis.memtable({"requested_at": [pd.Timestamp(requested)],
+                       "paid_at": [pd.Timestamp("2026-10-01 10:00")],
+                       "shipped_at": [pd.Timestamp("2026-10-02 10:00")],
+                       "delivered_at": [pd.Timestamp("2026-10-04 10:00")]})
+    expr = stage_of(t.requested_at, t.paid_at, t.shipped_at, t.delivered_at)
+    assert ibis.duckdb.connect().execute(expr).tolist() == [expected]
+
+
+@pytest.mark.parametrize(("paid", "shipped", "delivered", "expected"), [
+    (None, None, None, "unpaid"),
+    ("2026-10-01", None, None, "awaiting_shipment"),
+    ("2026-10-01", "2026-10-02", None, "in_transit"),
+])
+def test_stage_with_missing_timestamps(paid: str | None, shipped: str | None,
+                                       delivered: str | None, expected: str) -> None:
+    def ts(v: str | None) -> list:
+        return [pd.Timestamp(v) if v else pd.NaT]
+
+    t = ibis.memtable({"requested_at": ts("2026-10-20"), "paid_at": ts(paid),
+                       "shipped_at": ts(shipped), "delivered_at": ts(delivered)})
+    expr = stage_of(t.requested_at, t.paid_at, t.shipped_at, t.delivered_at)
+    assert ibis.duckdb.connect().execute(expr).tolist() == [expected]

@@ -225,6 +225,13 @@ def _repeat(rng: np.random.Generator, idx: np.ndarray, start: np.ndarray, p_more
     return rep_idx, base + offsets
 
 
+def _before_sorted(end: float, time: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Rows whose ``time`` is before the data cut-off, in time order (time first)."""
+    keep = np.flatnonzero(time < end)
+    keep = keep[np.argsort(time[keep], kind="stable")]
+    return [a[keep] for a in (time, *others)]
+
+
 RATINGS = {  # topic -> probabilities of ratings 1..5
     "positive_delivery": (0, 0, .05, .30, .65), "late_delivery": (.30, .30, .25, .10, .05),
     "lost_parcel": (.70, .20, .07, .02, .01), "seller_oos": (.45, .30, .15, .07, .03),
@@ -518,12 +525,8 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
     c_mood = np.concatenate([ct["mood"], np.ones(nn, dtype=int)])
     c_order = np.concatenate([idx, np.full(nn, -1)])
     c_buyer = np.concatenate([buyer[idx], rng.integers(0, pools.buyers, nn)])
-    keep = c_created < end
-    c_created, c_reason, c_mood, c_order, c_buyer = (a[keep] for a in (
-        c_created, c_reason, c_mood, c_order, c_buyer))
-    order = np.argsort(c_created, kind="stable")
-    c_created, c_reason, c_mood, c_order, c_buyer = (a[order] for a in (
-        c_created, c_reason, c_mood, c_order, c_buyer))
+    c_created, c_reason, c_mood, c_order, c_buyer = _before_sorted(
+        end, c_created, c_reason, c_mood, c_order, c_buyer)
     nc = len(c_created)
     status_like = np.isin(c_reason, ["cancel_status", "where_is_my_order", "refund_status"])
     u = rng.random(nc)
@@ -616,12 +619,8 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
     f_topic = np.concatenate(fb_topic)
     f_source = np.concatenate(fb_source)
     f_days = np.concatenate(fb_days).astype(np.int64)
-    keep = f_time < end
-    f_idx, f_time, f_topic, f_source, f_days = (a[keep] for a in (
-        f_idx, f_time, f_topic, f_source, f_days))
-    order = np.argsort(f_time, kind="stable")
-    f_idx, f_time, f_topic, f_source, f_days = (a[order] for a in (
-        f_idx, f_time, f_topic, f_source, f_days))
+    f_time, f_idx, f_topic, f_source, f_days = _before_sorted(
+        end, f_time, f_idx, f_topic, f_source, f_days)
     nf = len(f_idx)
     linked = f_idx >= 0
     anonymous = f_source == "social"
