@@ -19,15 +19,17 @@ __all__ = ["format_interval", "format_value", "kpis_long_frame", "print_kpi_tabl
 def format_value(kind: str, value: Any) -> str:
     """A KPI value as people read it.
 
-    >>> format_value("proportion", 0.0812), format_value("count", 12345.0)
-    ('8.12%', '12,345')
+    >>> format_value("proportion", 0.0812), format_value("proportion", 0.00005)
+    ('8.12%', '0.005%')
+    >>> format_value("count", 12345.0)
+    '12,345'
     >>> format_value("sum", 1234.5), format_value("ratio", 0.1234), format_value("mean", None)
     ('$1,234.50', '0.123', 'n/a')
     """
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return "n/a"
     if kind == "proportion":
-        return f"{value:.2%}"
+        return f"{value:.3%}" if 0 < value < 0.001 else f"{value:.2%}"
     if kind == "count":
         return f"{value:,.0f}"
     if kind == "sum":
