@@ -50,6 +50,21 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--by", help="also per segment of an order dimension "
                    "(category, sales_channel, fulfillment, payment_method, carrier)")
     k.add_argument("--format", choices=("json", "csv", "table"), default="table")
+
+    r = sub.add_parser("run", help="run the deep-dive notebooks per market, render readouts "
+                       "and the run index")
+    r.add_argument("params", nargs="?", help="run configuration (YAML), e.g. params/demo.yaml")
+    r.add_argument("--data", help="data folder or engine URL")
+    r.add_argument("--markets", help="comma-separated market codes, or 'all'")
+    r.add_argument("--start", help="period start YYYY-MM-DD")
+    r.add_argument("--end", help="period end YYYY-MM-DD (exclusive)")
+    r.add_argument("--baseline-start", help="baseline start YYYY-MM-DD")
+    r.add_argument("--baseline-end", help="baseline end YYYY-MM-DD (exclusive)")
+    r.add_argument("--notebooks", help="comma-separated notebook names (default: all)")
+    r.add_argument("--out", help="output folder")
+    r.add_argument("--workers", type=int, help="parallel worker processes (default: cores)")
+    r.add_argument("--min-sample", type=int, help="minimum denominator to show a rate")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
@@ -121,7 +136,43 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis}
+def _split(value: str | None) -> list[str] | str | None:
+    if value is None:
+        return None
+    if value.strip().lower() == "all":
+        return "all"
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from shopcx.config import load_run_config
+    from shopcx.runner import plan_run, run
+
+    config = load_run_config(
+        args.params, data=args.data, markets=_split(args.markets), start=args.start,
+        end=args.end, baseline_start=args.baseline_start, baseline_end=args.baseline_end,
+        notebooks=_split(args.notebooks), out=args.out, workers=args.workers,
+        min_sample=args.min_sample)
+    plan = plan_run(config)
+    for w in plan.warnings:
+        print(f"warning: {w['table']}.{w['column']}: {w['message']} [{w['rule']}]: "
+              f"{w['rows']:,} rows", file=sys.stderr)
+    print(f"running {len(plan.jobs)} notebooks for {len(plan.markets)} markets, "
+          f"{plan.start} to {plan.end} against {plan.baseline_start} to {plan.baseline_end}, "
+          f"into {plan.out}", file=sys.stderr)
+    summary = run(plan, progress=not args.no_progress and sys.stderr.isatty())
+    for r in summary.failed:
+        print(f"failed: {r.market}/{r.notebook}: {r.error}", file=sys.stderr)
+    for market, error in summary.kpi_errors.items():
+        print(f"failed: {market} KPI comparison: {error}", file=sys.stderr)
+    ok = len(summary.results) - len(summary.failed)
+    print(f"{ok} of {len(summary.results)} readouts in {summary.seconds:.0f} s; "
+          f"index: {plan.out / 'index.html'}")
+    return summary.exit_status
+
+
+COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis,
+            "run": _cmd_run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,7 @@ __all__ = [
     "TableSpec",
     "ValidationReport",
     "check_schema",
+    "count_market_warnings",
     "normalize_table",
     "validate_source",
 ]
@@ -480,3 +481,51 @@ def _relational_checks(source: Any, norms: dict[str, ir.Table]) -> list[Finding]
                                f"request_id={row['example']}"))
     return out
 
+
+
+def count_market_warnings(source: Any, market: str) -> pd.DataFrame:
+    """The contract's warnings counted for one market (rows involving its orders).
+
+    Cancellations and contacts with an unknown order are counted for the
+    market only where the row says its market (contacts); cancellations carry
+    no market, so those appear with ``market_known = False`` and the
+    source-wide count. Columns: ``table``, ``column``, ``rule``, ``message``,
+    ``rows``, ``market_known``.
+    """
+    report = source.validate()
+    t = source.tables
+    o = t["orders"].filter(t["orders"].market == market)
+    rows: list[dict[str, Any]] = []
+
+    def add(table: str, column: str, rule: str, message: str, n: Any, known: bool = True) -> None:
+        if int(n or 0):
+            rows.append({"table": table, "column": column, "rule": rule, "message": message,
+                         "rows": int(n), "market_known": known})
+
+    counts = source.execute(o.aggregate(
+        paid=(o.paid_at < o.created_at).sum(), shipped=(o.shipped_at < o.paid_at).sum(),
+        delivered=(o.delivered_at < o.shipped_at).sum())).iloc[0]
+    add("orders", "paid_at", "timestamp-order", "paid before created", counts["paid"])
+    add("orders", "shipped_at", "timestamp-order", "shipped before paid", counts["shipped"])
+    add("orders", "delivered_at", "timestamp-order", "delivered before shipped",
+        counts["delivered"])
+    c = t["cancellations"].join(o.select("order_id", "delivered_at"), "order_id")
+    counts = source.execute(c.aggregate(
+        resolved=(c.resolved_at < c.requested_at).sum(),
+        after=(c.delivered_at.notnull() & (c.requested_at >= c.delivered_at)).sum())).iloc[0]
+    add("cancellations", "resolved_at", "timestamp-order", "resolved before requested",
+        counts["resolved"])
+    add("cancellations", "requested_at", "after-delivery",
+        "cancellation requested at or after delivery", counts["after"])
+    contacts = t["contacts"].filter(t["contacts"].market == market,
+                                    t["contacts"].order_id.notnull())
+    orphans = contacts.anti_join(t["orders"].select("order_id"), "order_id")
+    add("contacts", "order_id", "unknown-order", "order_id not found in orders",
+        source.execute(orphans.count()))
+    for f in report.warnings:
+        if f.table == "cancellations" and f.rule == "unknown-order":
+            add("cancellations", "order_id", "unknown-order",
+                "order_id not found in orders (all markets: cancellations carry no market)",
+                f.rows, known=False)
+    return pd.DataFrame(rows, columns=["table", "column", "rule", "message", "rows",
+                                       "market_known"])

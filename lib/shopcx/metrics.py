@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import ibis
@@ -39,11 +39,15 @@ __all__ = [
     "Kpi",
     "Period",
     "cancellation_facts",
+    "cohort",
     "compute_kpis",
     "compute_segment_kpis",
     "kpis_to_dict",
+    "enrich_orders",
     "order_facts",
     "parse_period",
+    "period_contacts",
+    "period_feedback",
     "request_facts",
     "stage_of",
 ]
@@ -65,6 +69,8 @@ class Kpi:
     numerator: str
     denominator: str | None = None
     label: str = ""
+    better: Literal["lower", "higher"] | None = None  # which way is good for customers
+    definition: str = ""  # one sentence, shown in every readout's definitions section
 
     @property
     def is_rate(self) -> bool:
@@ -124,7 +130,71 @@ def _kpis() -> tuple[Kpi, ...]:
         Kpi("feedback_negative_share", "proportion", "n_negative", "n_rated",
             "Negative feedback share (1-2)"),
     ]
-    return tuple(k)
+    return tuple(replace(kpi, better=_better(kpi.name), definition=_definition(kpi.name))
+                 for kpi in k)
+
+
+def _definition(name: str) -> str:
+    """The one-sentence definition of a KPI (docs/metrics.md has the full text)."""
+    orders = "orders placed in the period (the cohort)"
+    for prefix, text in (
+        ("cancellation_rate_", "cohort orders cancelled with this cancel initiator / {o}"),
+        ("cancel_exit_", "cohort orders cancelled at this stage (unpaid, awaiting shipment, "
+                         "in transit, delivered) / {o}"),
+        ("cancel_request_success_rate_", "approved / approved or rejected buyer cancel "
+                                         "requests made at this stage"),
+    ):
+        if name.startswith(prefix):
+            return text.format(o=orders)
+    return {
+        "orders": orders,
+        "gmv_usd": "order value in USD of the cohort",
+        "paid_rate": f"cohort orders paid (COD: confirmed) / {orders}",
+        "shipped_rate": f"cohort orders handed to a carrier / {orders}",
+        "delivered_rate": f"cohort orders delivered / {orders}",
+        "cancellation_rate": f"cohort orders with an approved cancellation / {orders}",
+        "seller_fault_cancellation_rate": "cohort orders cancelled by the seller, or by the "
+                                          f"system for a missed ship deadline / {orders}",
+        "buyer_cancel_requests": "buyer cancel requests on cohort orders, whenever made",
+        "cancel_request_success_rate": "approved / approved or rejected buyer cancel requests",
+        "cancel_withdrawal_rate": "withdrawn / all buyer cancel requests",
+        "cancel_pending": "buyer cancel requests not yet decided",
+        "median_hours_to_resolve": "median hours from request to decision (approved or "
+                                   "rejected requests)",
+        "p90_hours_to_resolve": "90th percentile of hours from request to decision",
+        "auto_resolved_share": "decided by a rule or timer / decided buyer cancel requests",
+        "repeat_request_rate": "orders with two or more buyer requests / orders with at least one",
+        "contacts": "customer-service contacts created in the period",
+        "cpo": "contacts in the period / orders in the period",
+        "cancel_cpo": "contacts about cancel requests, cancel status or refunds / orders in the "
+                      "period",
+        "contacts_per_cancelled_order": "cancellation-related contacts (any time) about "
+                                        "cancelled cohort orders / cancelled cohort orders",
+        "repeat_contact_rate": "contacts followed by another contact on the same order within "
+                               "7 days / contacts about an order",
+        "escalation_rate": "escalated contacts / contacts",
+        "bot_contact_share": "contacts handled by the bot / contacts",
+        "mean_handle_minutes": "mean agent handle time in minutes",
+        "csat_mean": "mean post-contact satisfaction score (1-5)",
+        "csat_response_rate": "contacts with a satisfaction answer / contacts",
+        "csat_satisfied_share": "satisfaction answers of 4 or 5 / satisfaction answers",
+        "feedback": "feedback received in the period",
+        "feedback_mean_rating": "mean feedback rating (1-5)",
+        "feedback_negative_share": "feedback rated 1 or 2 / rated feedback",
+    }[name]
+
+
+_HIGHER_IS_BETTER = ("orders", "gmv_usd", "paid_rate", "shipped_rate", "delivered_rate",
+                     "cancel_request_success_rate", "csat_mean", "csat_satisfied_share",
+                     "feedback_mean_rating")
+_NEUTRAL = ("buyer_cancel_requests", "cancel_withdrawal_rate", "auto_resolved_share",
+            "bot_contact_share", "mean_handle_minutes", "csat_response_rate", "feedback")
+
+
+def _better(name: str) -> Literal["lower", "higher"] | None:
+    if name.startswith(_HIGHER_IS_BETTER):
+        return "higher"
+    return None if name in _NEUTRAL else "lower"
 
 
 KPIS: tuple[Kpi, ...] = _kpis()
@@ -224,22 +294,27 @@ def order_facts(source: Any, market: str, start: Any, end: Any) -> ir.Table:
     """The order cohort O, one row per order, with derived cancellation facts.
 
     Adds ``cancelled`` (has an approved row), ``cancel_initiator``,
-    ``cancel_reason`` and ``cancel_stage`` (from the cancelling row: the
-    earliest approved row, ties broken by smallest request_id),
-    ``seller_fault`` and ``buyer_requests`` (rows in R for the order).
+    ``cancel_reason``, ``cancel_stage`` and ``cancelled_at`` (from the
+    cancelling row: the earliest approved row, ties broken by smallest
+    request_id), ``seller_fault`` and ``buyer_requests`` (rows in R for the order).
     """
     source = load_source(source)
-    o = cohort(source, market, start, end)
-    c = cancellation_facts(source, o)
+    return enrich_orders(source, cohort(source, market, start, end))
+
+
+def enrich_orders(source: Source, orders: ir.Table) -> ir.Table:
+    """Any set of orders with the derived facts of :func:`order_facts`."""
+    c = cancellation_facts(source, orders)
     approved = c.filter(c.outcome == "approved")
     rank = ibis.row_number().over(group_by=approved.order_id,
                                   order_by=[approved.requested_at, approved.request_id])
     first = approved.mutate(_rank=rank)
     first = first.filter(first._rank == 0).select(
-        "order_id", cancel_initiator="initiator", cancel_reason="reason", cancel_stage="stage")
+        "order_id", cancel_initiator="initiator", cancel_reason="reason", cancel_stage="stage",
+        cancelled_at="requested_at")
     req = c.filter(c.initiator == "buyer").group_by("order_id").aggregate(
         buyer_requests=ibis._.count())
-    facts = o.left_join(first, "order_id").drop("order_id_right")
+    facts = orders.left_join(first, "order_id").drop("order_id_right")
     facts = facts.left_join(req, "order_id").drop("order_id_right")
     return facts.mutate(
         cancelled=facts.cancel_initiator.notnull(),
@@ -248,6 +323,28 @@ def order_facts(source: Any, market: str, start: Any, end: Any) -> ir.Table:
                          & (facts.cancel_reason == "ship_deadline_missed"))).fill_null(False),
         buyer_requests=facts.buyer_requests.fill_null(0),
     )
+
+
+def period_contacts(source: Source, market: str, start: Any, end: Any) -> ir.Table:
+    """C: contacts of ``market`` created in ``[start, end)``, with a ``repeat`` flag.
+
+    ``repeat`` is true when another contact on the same order followed within
+    168 hours (see ``repeat_contact_rate``).
+    """
+    p = parse_period(start, end)
+    contacts = source.tables["contacts"]
+    c = contacts.filter(contacts.market == _check_market(market),
+                        contacts.created_at >= _lit(p.start), contacts.created_at < _lit(p.end))
+    c = c.left_join(_repeat_flags(source, c, p.end), "contact_id").drop("contact_id_right")
+    return c.mutate(repeat=c.repeat.fill_null(False))
+
+
+def period_feedback(source: Source, market: str, start: Any, end: Any) -> ir.Table:
+    """F: feedback of ``market`` created in ``[start, end)``."""
+    p = parse_period(start, end)
+    fb = source.tables["feedback"]
+    return fb.filter(fb.market == _check_market(market), fb.created_at >= _lit(p.start),
+                     fb.created_at < _lit(p.end))
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -314,7 +411,7 @@ def _contact_aggregates(c: ir.Table, by: str | None) -> ir.Table:
         n_contacts=c.count(),
         n_cancel_contacts=c.reason.isin(CANCEL_CONTACT_REASONS).sum(),
         n_contacts_with_order=c.order_id.notnull().sum(),
-        n_repeat_contacts=c.repeat.fill_null(False).sum(),
+        n_repeat_contacts=c.repeat.sum(),
         n_escalated=c.escalated.sum(),
         n_bot=(c.channel == "bot").sum(),
         mean_handle_minutes=(c.handle_time_s / 60).mean(),
@@ -342,12 +439,8 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
     facts = order_facts(source, market, p.start, p.end)
     reqs = request_facts(source, facts)
     contacts = source.tables["contacts"]
-    c = contacts.filter(contacts.market == market, contacts.created_at >= _lit(p.start),
-                        contacts.created_at < _lit(p.end))
-    c = c.left_join(_repeat_flags(source, c, p.end), "contact_id").drop("contact_id_right")
-    fb = source.tables["feedback"]
-    fb = fb.filter(fb.market == market, fb.created_at >= _lit(p.start),
-                   fb.created_at < _lit(p.end))
+    c = period_contacts(source, market, p.start, p.end)
+    fb = period_feedback(source, market, p.start, p.end)
     cancel_contacts = contacts.filter(contacts.reason.isin(CANCEL_CONTACT_REASONS),
                                       contacts.order_id.notnull())
     cancelled = facts.filter(facts.cancelled)

@@ -16,6 +16,7 @@ into pandas until a query result comes back.
 
 from __future__ import annotations
 
+import decimal
 import hashlib
 import os
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from shopcx.contract import (
     CONTRACT_VERSION,
@@ -66,8 +68,23 @@ class Source:
         return self.tables[name]
 
     def execute(self, expr: ir.Expr) -> Any:
-        """Run an expression on this source's engine; tables come back as pandas."""
-        return self.con.execute(expr)
+        """Run an expression on this source's engine; tables come back as pandas.
+
+        Engines return large sums as decimals; those columns come back as
+        int64 (whole numbers) or float64, so results are ready for arithmetic.
+        """
+        result = self.con.execute(expr)
+        if isinstance(result, pd.DataFrame):
+            for col in result.columns:
+                if result[col].dtype == object:
+                    first = result[col].dropna()
+                    if len(first) and isinstance(first.iloc[0], decimal.Decimal):
+                        values = result[col].astype(float)
+                        whole = values.dropna().mod(1).eq(0).all() and result[col].notna().all()
+                        result[col] = values.astype("int64") if whole else values
+        elif isinstance(result, decimal.Decimal):
+            result = int(result) if result == result.to_integral_value() else float(result)
+        return result
 
     def validate(self) -> ValidationReport:
         """The validation report.

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import norm
+from scipy.stats import binomtest, norm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["Z95", "benjamini_hochberg", "two_proportion_test", "wilson_interval"]
+__all__ = ["Z95", "benjamini_hochberg", "rate_test", "two_proportion_test", "wilson_interval"]
 
 Z95 = 1.959964
 """The z value of a two-sided 95% interval used throughout (METRICS.md)."""
@@ -65,6 +65,29 @@ def two_proportion_test(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike,
     if all(np.ndim(v) == 0 for v in (x1, n1, x2, n2)):
         return z[0], p[0]
     return z, p
+
+
+def rate_test(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike) -> np.ndarray:
+    """Exact two-sided test that the event rates ``x1/n1`` and ``x2/n2`` are equal.
+
+    For counts per unit of exposure (contacts per order): conditional on the
+    total ``x1 + x2``, ``x1`` is binomial with p = n1 / (n1 + n2) under the null.
+    Returns p-values; NaN where an exposure is 0 or there are no events.
+
+    >>> round(float(rate_test(30, 100, 15, 100)), 4)
+    0.0357
+    """
+    a = [np.atleast_1d(np.asarray(v, dtype=float)) for v in (x1, n1, x2, n2)]
+    x1a, n1a, x2a, n2a = np.broadcast_arrays(*a)
+    p = np.full(x1a.shape, np.nan)
+    for i in range(x1a.size):
+        total = x1a.flat[i] + x2a.flat[i]
+        if n1a.flat[i] > 0 and n2a.flat[i] > 0 and total > 0:
+            share = n1a.flat[i] / (n1a.flat[i] + n2a.flat[i])
+            p.flat[i] = binomtest(int(x1a.flat[i]), int(total), share).pvalue
+    if all(np.ndim(v) == 0 for v in (x1, n1, x2, n2)):
+        return p[0]
+    return p
 
 
 def benjamini_hochberg(pvalues: ArrayLike, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,254 @@
+"""Plotting helpers: one consistent style, titles that state the finding.
+
+Every function takes a table produced by the analysis modules and returns a
+matplotlib Figure, already closed so that a notebook shows it once, as the
+cell's result (embedded as an image in the HTML readouts). Rates are drawn on
+percentage axes.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+__all__ = [
+    "PALETTE",
+    "plot_contact_pareto",
+    "plot_funnel",
+    "plot_hours_histogram",
+    "plot_rate_trend",
+    "plot_reasons",
+    "plot_segments",
+    "plot_seller_fault",
+    "set_style",
+]
+
+PALETTE = {"buyer": "#4C72B0", "seller": "#DD8452", "system": "#8172B3", "platform": "#55A868",
+           "current": "#C44E52", "baseline": "#A0A0A0", "threshold": "#C44E52",
+           "neutral": "#4C72B0"}
+
+
+def set_style() -> None:
+    """The house style: white grid, readable sizes, inline PNG at a crisp resolution."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
+    plt.rcParams.update({"figure.dpi": 110, "savefig.dpi": 110, "axes.titleweight": "bold",
+                         "axes.titlesize": 12, "axes.titlelocation": "left",
+                         "figure.autolayout": True})
+
+
+def _percent(ax: plt.Axes, axis: str = "y", decimals: int | None = None) -> None:
+    fmt = PercentFormatter(1.0, decimals=decimals)
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def _done(fig: Figure) -> Figure:
+    plt.close(fig)
+    return fig
+
+
+def _empty(title: str) -> Figure:
+    fig, ax = plt.subplots(figsize=(8, 1.6))
+    ax.axis("off")
+    ax.text(0, 0.5, title, fontsize=11, va="center")
+    return _done(fig)
+
+
+def plot_funnel(funnel: pd.DataFrame) -> Figure:
+    """Orders reaching each step, with the cancellations that leave at each step."""
+    placed = int(funnel["orders"].iloc[0]) if len(funnel) else 0
+    if not placed:
+        return _empty("No orders in this period.")
+    worst = funnel.loc[funnel["cancelled"].idxmax()]
+    title = (f"{funnel['exit_rate'].sum():.1%} of orders were cancelled; most leave at "
+             f"'{worst['step']}' ({worst['exit_rate']:.1%} of orders)")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [3, 2]})
+    a1.barh(funnel["step"], funnel["share"], color=PALETTE["neutral"])
+    a1.invert_yaxis()
+    _percent(a1, "x")
+    a1.set_xlim(0, 1.08)
+    for y, (share, n) in enumerate(zip(funnel["share"], funnel["orders"], strict=True)):
+        a1.text(share + 0.01, y, f"{share:.1%} ({n:,})", va="center", fontsize=9)
+    a1.set_xlabel("share of placed orders reaching the step")
+    a1.set_title(title)
+    left = np.zeros(len(funnel))
+    for who in ("buyer", "seller", "system", "platform"):
+        values = funnel[f"cancelled_{who}"] / placed
+        a2.barh(funnel["step"], values, left=left, color=PALETTE[who], label=who)
+        left += values.to_numpy()
+    a2.invert_yaxis()
+    a2.set_yticklabels([])
+    _percent(a2, "x", 1)
+    a2.set_xlabel("cancelled at this step, share of placed orders")
+    a2.legend(title="initiator", fontsize=8, title_fontsize=8, loc="lower right")
+    return _done(fig)
+
+
+def plot_rate_trend(trend: pd.DataFrame, column: str = "rate", label: str = "cancellation rate",
+                    split: pd.Timestamp | str | None = None, by_initiator: bool = False) -> Figure:
+    """Daily (or weekly) rate with a 7-point rolling mean; ``split`` marks the period start."""
+    if trend.empty:
+        return _empty(f"No orders to show a {label} trend.")
+    peak = trend.loc[trend[column].idxmax()]
+    title = f"{label.capitalize()} peaked at {peak[column]:.1%} on {peak['period']:%d %b}"
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    if by_initiator:
+        bottom = np.zeros(len(trend))
+        for who in ("buyer", "seller", "system", "platform"):
+            values = trend[f"rate_{who}"].to_numpy()
+            ax.fill_between(trend["period"], bottom, bottom + values, step="mid",
+                            color=PALETTE[who], alpha=0.75, label=who, linewidth=0)
+            bottom += values
+        ax.legend(title="initiator", fontsize=8, title_fontsize=8, ncol=4, loc="upper left")
+    else:
+        ax.plot(trend["period"], trend[column], color=PALETTE["neutral"], alpha=0.45,
+                label="daily")
+        ax.plot(trend["period"], trend[column].rolling(7, min_periods=1).mean(),
+                color=PALETTE["neutral"], linewidth=2.2, label="7-day mean")
+        ax.legend(fontsize=8, loc="upper left")
+    if split is not None:
+        ax.axvline(pd.Timestamp(split), color="#333333", linestyle="--", linewidth=1)
+        ax.text(pd.Timestamp(split), ax.get_ylim()[1] * 0.97, " current period", fontsize=8,
+                va="top")
+    _percent(ax, "y", 1)
+    ax.set_ylabel(label)
+    ax.set_xlabel("order date")
+    ax.set_title(title)
+    return _done(fig)
+
+
+def plot_reasons(current: pd.DataFrame, baseline: pd.DataFrame | None = None,
+                 top: int = 12) -> Figure:
+    """Cancellation rate by initiator and reason, current against baseline."""
+    if current.empty:
+        return _empty("No cancellations in this period.")
+    cur = current.assign(key=current["initiator"] + ": " + current["reason"].str.replace("_", " "))
+    cur = cur.nlargest(top, "rate")
+    data = cur[["key", "rate"]].assign(period="current")
+    if baseline is not None and not baseline.empty:
+        base = baseline.assign(key=baseline["initiator"] + ": "
+                               + baseline["reason"].str.replace("_", " "))
+        data = pd.concat([data, base[base["key"].isin(cur["key"])][["key", "rate"]]
+                          .assign(period="baseline")])
+    top_row = cur.iloc[0]
+    fig, ax = plt.subplots(figsize=(10, 0.36 * len(cur) + 1.4))
+    sns.barplot(data=data, y="key", x="rate", hue="period", order=cur["key"], ax=ax,
+                palette={"current": PALETTE["current"], "baseline": PALETTE["baseline"]})
+    _percent(ax, "x", 1)
+    ax.set_xlabel("cancelled orders, share of all orders")
+    ax.set_ylabel("")
+    ax.set_title(f"Largest cause: {top_row['key']} ({top_row['rate']:.2%} of orders)")
+    return _done(fig)
+
+
+def plot_hours_histogram(hours: pd.DataFrame, median: float | None, p90: float | None,
+                         timer: float | None = None) -> Figure:
+    """Distribution of hours to resolve, with the median, p90 and the auto-approve timer."""
+    if hours["requests"].sum() == 0:
+        return _empty("No resolved cancel requests in this period.")
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    width = float(hours["hours_from"].iloc[1] - hours["hours_from"].iloc[0])
+    ax.bar(hours["hours_from"], hours["share"], width=width * 0.92, align="edge",
+           color=PALETTE["neutral"], label="decided by a person")
+    ax.bar(hours["hours_from"], hours["auto"] / hours["requests"].sum(), width=width * 0.92,
+           align="edge", color=PALETTE["platform"], label="decided by rule or timer")
+    for value, name, style in ((median, "median", ":"), (p90, "p90", "--"),
+                               (timer, "auto-approve timer", "-")):
+        if value is not None and not pd.isna(value):
+            ax.axvline(value, color=PALETTE["threshold"] if name.startswith("auto") else "#333",
+                       linestyle=style, linewidth=1.4)
+            ax.text(value, ax.get_ylim()[1] * 0.95, f" {name} {value:.0f} h", fontsize=8,
+                    va="top")
+    _percent(ax, "y", 0)
+    ax.set_xlabel(f"hours from request to decision (last bar: {hours['hours_from'].iloc[-1]:.0f} h"
+                  " or more)")
+    ax.set_ylabel("share of decided requests")
+    title = "Time to resolve buyer cancel requests"
+    if median is not None and not pd.isna(median):
+        title = f"Half of cancel requests are decided within {median:.0f} h; 90% within {p90:.0f} h"
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper right")
+    return _done(fig)
+
+
+def plot_seller_fault(sellers: pd.DataFrame, market_rate: float | None,
+                      threshold: float) -> Figure:
+    """The sellers with most seller-fault cancellations, their rate against the threshold."""
+    if sellers.empty:
+        return _empty("No seller-fault cancellations in this period.")
+    over = int((sellers["rate"] > threshold).sum())
+    fig, ax = plt.subplots(figsize=(10, 0.36 * len(sellers) + 1.4))
+    colors = [PALETTE["current"] if r > threshold else PALETTE["baseline"]
+              for r in sellers["rate"]]
+    ax.barh(sellers["seller_id"], sellers["rate"], color=colors)
+    ax.errorbar(sellers["rate"], sellers["seller_id"],
+                xerr=[sellers["rate"] - sellers["ci_low"], sellers["ci_high"] - sellers["rate"]],
+                fmt="none", ecolor="#333", elinewidth=1, capsize=2)
+    ax.invert_yaxis()
+    ax.axvline(threshold, color=PALETTE["threshold"], linestyle="--")
+    ax.text(threshold, -0.7, f" threshold {threshold:.1%}", fontsize=8, color=PALETTE["threshold"])
+    if market_rate is not None and not pd.isna(market_rate):
+        ax.axvline(market_rate, color="#333", linestyle=":")
+        ax.text(market_rate, len(sellers) - 0.3, f" market {market_rate:.1%}", fontsize=8)
+    _percent(ax, "x", 0)
+    ax.set_xlabel("seller-fault cancellations, share of the seller's orders (95% interval)")
+    ax.set_title(f"{over} of the top {len(sellers)} sellers are above the {threshold:.1%} "
+                 f"threshold; they caused {sellers['share'].sum():.0%} of seller-fault "
+                 "cancellations")
+    return _done(fig)
+
+
+def plot_segments(overview: pd.DataFrame, kpi: str = "cancellation_rate",
+                  label: str = "cancellation rate") -> Figure:
+    """A KPI per segment with its 95% interval, one panel per dimension.
+
+    ``overview`` is :func:`shopcx.funnel.segment_overview`; suppressed
+    (too small) segments are left out.
+    """
+    data = overview[(overview["kpi"] == kpi) & ~overview["too_few"]]
+    dims = list(dict.fromkeys(data["dimension"]))
+    if data.empty:
+        return _empty("Every segment is too small to show.")
+    heights = [max(1, data["dimension"].eq(d).sum()) for d in dims]
+    fig, axes = plt.subplots(len(dims), 1, figsize=(9, 0.3 * sum(heights) + 1.1 * len(dims)),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    top = data.sort_values("value", ascending=False).iloc[0]
+    for ax, dim in zip(axes[:, 0], dims, strict=True):
+        d = data[data["dimension"] == dim].sort_values("value", ascending=False)
+        ax.errorbar(d["value"], d["segment"].astype(str),
+                    xerr=[d["value"] - d["ci_low"], d["ci_high"] - d["value"]],
+                    fmt="o", color=PALETTE["neutral"], ecolor="#777", capsize=3)
+        ax.invert_yaxis()
+        _percent(ax, "x", 1)
+        ax.set_ylabel(dim.replace("_", " "))
+    axes[0, 0].set_title(f"{label.capitalize()} is highest for {top['dimension']} = "
+                         f"{top['segment']} ({top['value']:.1%})")
+    axes[-1, 0].set_xlabel(f"{label} (95% interval)")
+    return _done(fig)
+
+
+def plot_contact_pareto(reasons: pd.DataFrame) -> Figure:
+    """Contacts by reason, largest first, with the cumulative share."""
+    if reasons.empty:
+        return _empty("No contacts in this period.")
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    colors = [PALETTE["current"] if rel else PALETTE["neutral"]
+              for rel in reasons["cancellation_related"]]
+    ax.bar(reasons["reason"].str.replace("_", " "), reasons["per_order"], color=colors)
+    ax.set_ylabel("contacts per order")
+    ax.tick_params(axis="x", rotation=30)
+    ax2 = ax.twinx()
+    ax2.plot(reasons["reason"].str.replace("_", " "), reasons["cumulative_share"], color="#333",
+             marker="o", linewidth=1.2)
+    ax2.set_ylim(0, 1.05)
+    _percent(ax2, "y", 0)
+    ax2.set_ylabel("cumulative share of contacts")
+    ax2.grid(False)
+    n80 = int((reasons["cumulative_share"] < 0.8).sum()) + 1
+    top = reasons.iloc[0]
+    ax.set_title(f"{n80} reasons make up 80% of contacts; '{top['reason'].replace('_', ' ')}' "
+                 f"alone is {top['share']:.0%} (red: cancellation-related)")
+    return _done(fig)

@@ -1,0 +1,219 @@
+"""Helpers that notebooks call to open data and show tables the house way.
+
+Tables come back as pandas Stylers (rendered as HTML in JupyterLab and in the
+readouts) with every cell HTML-escaped, numbers formatted (rates as
+percentages) and rates below the minimum sample shown as "too few".
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML
+from pandas.io.formats.style import Styler
+
+from shopcx.config import Targets, find_project_file
+from shopcx.contract import count_market_warnings
+from shopcx.errors import ContractError
+from shopcx.metrics import KPI_BY_NAME, parse_period
+from shopcx.privacy import verbatim_table
+from shopcx.report import format_interval, format_value
+from shopcx.sources import Source, load_source
+
+__all__ = [
+    "DEMO_DATA",
+    "data_quality",
+    "definitions",
+    "biggest_movers",
+    "headline_table",
+    "kpi_value",
+    "open_source",
+    "period_label",
+    "readout_links",
+    "show_table",
+    "verbatims",
+]
+
+DEMO_DATA = "outputs/demo-data"
+RAG_COLOURS = {"green": "#d8f0dd", "amber": "#fcebc5", "red": "#f8d3d3"}
+NOTEBOOK_TITLES = {"summary": "Executive summary", "funnel": "Funnel and cancellations",
+                   "cpo": "Contacts and effort", "voc": "Voice of the customer"}
+
+
+def open_source(data: str = "") -> Source:
+    """Open and validate a data source; an empty string means the project's demo data.
+
+    The demo data is generated (deterministically, in a few seconds) when it
+    does not exist yet, so a notebook's defaults always run. Raises
+    :class:`ContractError` when the data breaks the contract.
+    """
+    if not data:
+        found = find_project_file(DEMO_DATA)
+        if found is None:
+            root = find_project_file("params")
+            if root is None:
+                raise FileNotFoundError(
+                    f"no data given and no {DEMO_DATA} found above {Path.cwd()}; "
+                    "pass data=... (a folder or an engine URL)")
+            from shopcx.demo import generate_demo_data
+
+            found = root.parent / DEMO_DATA
+            generate_demo_data(found)
+        data = str(found)
+    source = load_source(data)
+    report = source.validate()
+    if not report.ok:
+        raise ContractError(report)
+    return source
+
+
+def period_label(start: Any, end: Any) -> str:
+    """'November 2026' for a calendar month, else '2026-11-01 to 2026-11-14'.
+
+    >>> period_label("2026-11-01", "2026-12-01"), period_label("2026-11-01", "2026-11-15")
+    ('November 2026', '2026-11-01 to 2026-11-14')
+    """
+    p = parse_period(start, end)
+    if p.start.day == 1 and p.end == p.start + pd.offsets.MonthBegin(1):
+        return f"{p.start:%B %Y}"
+    return f"{p.start:%Y-%m-%d} to {p.end - pd.Timedelta(days=1):%Y-%m-%d}"
+
+
+def _fmt(kind: str) -> Any:
+    def fmt(v: Any) -> str:
+        return format_value(kind, v)
+    return fmt
+
+
+FORMATS = {"pct": "proportion", "int": "count", "usd": "sum", "ratio": "ratio",
+           "num": "mean"}
+
+
+def show_table(frame: pd.DataFrame, formats: Mapping[str, str] | None = None,
+               caption: str | None = None, rename: Mapping[str, str] | None = None) -> Styler:
+    """A table for a readout: escaped cells, formatted numbers, no index.
+
+    ``formats`` maps column names to ``pct``, ``int``, ``usd``, ``ratio``
+    (3 decimals) or ``num`` (2 decimals); other columns are shown as text.
+    Column names are shown with underscores replaced by spaces.
+    """
+    frame = frame.copy()
+    formatters = {col: _fmt(FORMATS[f]) for col, f in (formats or {}).items()
+                  if col in frame.columns}
+    labels = {c: (rename or {}).get(c, str(c).replace("_", " ")) for c in frame.columns}
+    styler = frame.style.format(formatters, na_rep="n/a", escape="html").hide(axis="index")
+    styler = styler.relabel_index([html.escape(labels[c]) for c in frame.columns], axis=1)
+    if caption:
+        styler = styler.set_caption(html.escape(caption))
+    return styler.set_table_attributes('class="shopcx-table"')
+
+
+def headline_table(changes: pd.DataFrame, kpis: Iterable[str], min_sample: int = 30,
+                   targets: Targets | None = None, market: str | None = None) -> Styler:
+    """The headline numbers: current (95% interval), baseline, change, significance, status.
+
+    Rates whose denominator is below ``min_sample`` show "too few"; the status
+    column (red / amber / green against ``targets``) appears when targets
+    are given.
+    """
+    t = changes.set_index("kpi")
+    rows = []
+    for name in kpis:
+        r = t.loc[name]
+        kind = r["kind"]
+        few_now = kind in ("proportion", "ratio") and (pd.isna(r["denominator"])
+                                                       or r["denominator"] < min_sample)
+        few_then = kind in ("proportion", "ratio") and (
+            pd.isna(r["baseline_denominator"]) or r["baseline_denominator"] < min_sample)
+        current = "too few" if few_now else format_value(kind, r["value"])
+        interval = format_interval(r["ci_low"], r["ci_high"]) if not few_now else ""
+        baseline = "too few" if few_then else format_value(kind, r["baseline"])
+        if few_now or few_then or pd.isna(r["change"]):
+            change = ""
+        elif kind == "proportion":
+            change = f"{r['change'] * 100:+.2f} pts"
+        elif kind == "quantile":
+            change = f"{r['change']:+.1f} h"
+        else:
+            change = f"{r['relative_change']:+.1%}" if not pd.isna(r["relative_change"]) else ""
+        if r["too_few"] or few_now or few_then:
+            verdict = "too few to judge"
+        elif kind not in ("proportion", "ratio"):
+            verdict = "not tested"
+        elif r["significant"]:
+            verdict = {"better": "▲ better" if r["change"] > 0 else "▼ better",
+                       "worse": "▲ worse" if r["change"] > 0 else "▼ worse"}.get(
+                r["assessment"], "significant")
+        else:
+            verdict = "no significant change"
+        row = {"KPI": r["label"], "current": current, "95% interval": interval,
+               "baseline": baseline, "change": change, "significance": verdict}
+        if targets is not None and market is not None:
+            status = None if few_now else targets.status(market, name, r["value"])
+            row["status"] = status or "–"
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    styler = frame.style.format(escape="html").hide(axis="index")
+    if "status" in frame.columns:
+        styler = styler.map(lambda v: f"background-color: {RAG_COLOURS[v]}; font-weight: 600"
+                            if v in RAG_COLOURS else "", subset=["status"])
+    styler = styler.map(lambda v: "color: #b3261e; font-weight: 600" if "worse" in str(v)
+                        else ("color: #1e7b34; font-weight: 600" if "better" in str(v) else ""),
+                        subset=["significance"])
+    return styler.set_table_attributes('class="shopcx-table shopcx-headline"')
+
+
+def verbatims(sample: pd.DataFrame, market: str | None = None) -> HTML:
+    """Verbatims as an HTML table: redacted, escaped, with their experience and language."""
+    if sample.empty:
+        return HTML("<p>No feedback text in this period.</p>")
+    return HTML(verbatim_table(sample, "text", ["experience", "source", "rating", "language"],
+                               region=market))
+
+
+def kpi_value(changes: pd.DataFrame, name: str) -> float | None:
+    """The current value of one KPI from a comparison table (None when undefined)."""
+    value = changes.set_index("kpi").loc[name, "value"]
+    return None if pd.isna(value) else float(value)
+
+
+def biggest_movers(changes: pd.DataFrame, top: int = 8, min_sample: int = 30) -> Styler | str:
+    """The significant changes among all KPIs, largest relative change first."""
+    sig = changes[changes["significant"]].copy()
+    if sig.empty:
+        return "No KPI changed significantly against the baseline."
+    sig = sig.reindex(sig["relative_change"].abs().sort_values(ascending=False).index)
+    return headline_table(sig.head(top), sig.head(top)["kpi"], min_sample)
+
+
+def data_quality(source: Source, market: str) -> Styler | str:
+    """The contract's warnings that concern this market, or a sentence if there are none."""
+    t = count_market_warnings(source, market)
+    if t.empty:
+        return "No data-quality warnings for this market."
+    t["where"] = t["table"] + "." + t["column"]
+    return show_table(t[["where", "rule", "message", "rows"]], {"rows": "int"},
+                      caption="Data-quality warnings (rows concerned; they are excluded or "
+                              "used as given, see docs/data_contract.md)")
+
+
+def definitions(kpis: Iterable[str]) -> str:
+    """Markdown list of the definitions of the given KPIs."""
+    lines = []
+    for name in kpis:
+        k = KPI_BY_NAME[name]
+        lines.append(f"- **{k.label}** (`{k.name}`): {k.definition}.")
+    return ("**Definitions.** Periods are half-open `[start, end)` in UTC; orders are "
+            "counted in the period they were placed. Intervals are Wilson 95%; changes "
+            "are tested with a two-proportion z-test (rates) or an exact rate test "
+            "(contacts per order), Benjamini–Hochberg adjusted.\n\n" + "\n".join(lines))
+
+
+def readout_links(current: str, notebooks: Iterable[str] = tuple(NOTEBOOK_TITLES)) -> str:
+    """Markdown links to the market's other readouts (same folder in a run's output)."""
+    links = [f"[{NOTEBOOK_TITLES.get(n, n)}]({n}.html)" for n in notebooks if n != current]
+    return "Other readouts for this market: " + " · ".join(links)
