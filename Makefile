@@ -6,14 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-DEMO_DATA   := outputs/demo-data
-DEMO_PERIOD := --start 2026-11-01 --end 2026-12-01
-MARKETS     := US GB ID MY TH VN PH SG
+DEMO_DATA := outputs/demo-data
 
 .PHONY: help install demo demo-data test lint clean
 
 help:
-	@echo "make demo   set up, generate demo data if absent, print every demo market's KPIs"
+	@echo "make demo   set up, generate demo data if absent, run every readout for every demo market"
 	@echo "make test   set up, run ruff and the test suite"
 	@echo "make lint   ruff only"
 	@echo "make clean  remove .venv and outputs/"
@@ -33,9 +31,7 @@ $(DEMO_DATA)/demo_manifest.json: | $(STAMP)
 demo-data: $(DEMO_DATA)/demo_manifest.json
 
 demo: $(STAMP) demo-data
-	@for m in $(MARKETS); do \
-		$(BIN)/shopcx kpis --data $(DEMO_DATA) --market $$m $(DEMO_PERIOD) --format table || exit $$?; \
-	done
+	$(BIN)/shopcx run params/demo.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -120,6 +120,8 @@ def rate_trend(source: Any, market: str, start: Any, end: Any, freq: str = "D") 
     for i in INITIATORS:
         aggs[f"n_{i}"] = (f.cancel_initiator == i).sum()
     t = source.execute(f.group_by("period").aggregate(**aggs)).sort_values("period")
+    counts = ["cancelled", "seller_fault", *[f"n_{i}" for i in INITIATORS]]
+    t[counts] = t[counts].astype(float).fillna(0).astype(int)  # a sum over no rows is null
     t["rate"] = t["cancelled"] / t["orders"]
     for i in INITIATORS:
         t[f"rate_{i}"] = t.pop(f"n_{i}") / t["orders"]

@@ -154,15 +154,19 @@ def recommend_actions(changes: pd.DataFrame, seller_fault_threshold: float = 0.0
             "rules for rejecting and follow up with those rejecting most.",
             f"Cancel request success fell from {success['baseline']:.1%} to "
             f"{success['value']:.1%}.")
+    evidence = []
     for name, what in (("cancel_cpo", "cancellation contacts per order"),
                        ("repeat_contact_rate", "the repeat-contact rate")):
         k = _kpi(changes, name)
         if k is not None and k["significant"] and k["assessment"] == "worse":
-            add("Customer service",
-                "Give buyers the status of their cancellation and refund in the app and the "
-                "bot, so they do not need to ask again; check macros for the top reasons.",
-                f"{what.capitalize()} rose from {format_value(k['kind'], k['baseline'])} to "
-                f"{format_value(k['kind'], k['value'])}.")
+            evidence.append(f"{what.capitalize()} rose from "
+                            f"{format_value(k['kind'], k['baseline'])} to "
+                            f"{format_value(k['kind'], k['value'])}.")
+    if evidence:
+        add("Customer service",
+            "Give buyers the status of their cancellation and refund in the app and the "
+            "bot, so they do not need to ask again; check macros for the top reasons.",
+            " ".join(evidence))
     unpaid = _kpi(changes, "cancel_exit_unpaid")
     if unpaid is not None and not pd.isna(unpaid["value"]) and unpaid["value"] > 0.04:
         add("Payments",

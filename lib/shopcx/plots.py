@@ -83,7 +83,8 @@ def plot_funnel(funnel: pd.DataFrame) -> Figure:
     a2.set_yticklabels([])
     _percent(a2, "x", 1)
     a2.set_xlabel("cancelled at this step, share of placed orders")
-    a2.legend(title="initiator", fontsize=8, title_fontsize=8, loc="lower right")
+    a2.legend(title="initiator", fontsize=8, title_fontsize=8, ncol=4, loc="upper center",
+              bbox_to_anchor=(0.5, -0.28), frameon=False)
     return _done(fig)
 
 
@@ -98,7 +99,7 @@ def plot_rate_trend(trend: pd.DataFrame, column: str = "rate", label: str = "can
     if by_initiator:
         bottom = np.zeros(len(trend))
         for who in ("buyer", "seller", "system", "platform"):
-            values = trend[f"rate_{who}"].to_numpy()
+            values = trend[f"rate_{who}"].to_numpy(dtype=float)
             ax.fill_between(trend["period"], bottom, bottom + values, step="mid",
                             color=PALETTE[who], alpha=0.75, label=who, linewidth=0)
             bottom += values
@@ -151,10 +152,12 @@ def plot_hours_histogram(hours: pd.DataFrame, median: float | None, p90: float |
         return _empty("No resolved cancel requests in this period.")
     fig, ax = plt.subplots(figsize=(11, 3.4))
     width = float(hours["hours_from"].iloc[1] - hours["hours_from"].iloc[0])
-    ax.bar(hours["hours_from"], hours["share"], width=width * 0.92, align="edge",
-           color=PALETTE["neutral"], label="decided by a person")
-    ax.bar(hours["hours_from"], hours["auto"] / hours["requests"].sum(), width=width * 0.92,
-           align="edge", color=PALETTE["platform"], label="decided by rule or timer")
+    total = hours["requests"].sum()
+    auto = hours["auto"] / total
+    ax.bar(hours["hours_from"], auto, width=width * 0.92, align="edge",
+           color=PALETTE["platform"], label="decided by rule or timer")
+    ax.bar(hours["hours_from"], hours["share"] - auto, bottom=auto, width=width * 0.92,
+           align="edge", color=PALETTE["neutral"], label="decided by a person")
     for value, name, style in ((median, "median", ":"), (p90, "p90", "--"),
                                (timer, "auto-approve timer", "-")):
         if value is not None and not pd.isna(value):
@@ -206,15 +209,18 @@ def plot_segments(overview: pd.DataFrame, kpi: str = "cancellation_rate",
     """A KPI per segment with its 95% interval, one panel per dimension.
 
     ``overview`` is :func:`shopcx.funnel.segment_overview`; suppressed
-    (too small) segments are left out.
+    (too small) segments and orders without a value (e.g. never handed to a
+    carrier) are left out; the panels share one axis.
     """
-    data = overview[(overview["kpi"] == kpi) & ~overview["too_few"]]
+    data = overview[(overview["kpi"] == kpi) & ~overview["too_few"]
+                    & (overview["segment"] != "(none)")]
     dims = list(dict.fromkeys(data["dimension"]))
     if data.empty:
         return _empty("Every segment is too small to show.")
     heights = [max(1, data["dimension"].eq(d).sum()) for d in dims]
     fig, axes = plt.subplots(len(dims), 1, figsize=(9, 0.3 * sum(heights) + 1.1 * len(dims)),
-                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+                             gridspec_kw={"height_ratios": heights}, squeeze=False,
+                             sharex=True)
     top = data.sort_values("value", ascending=False).iloc[0]
     for ax, dim in zip(axes[:, 0], dims, strict=True):
         d = data[data["dimension"] == dim].sort_values("value", ascending=False)

@@ -34,6 +34,7 @@ __all__ = [
     "open_source",
     "period_label",
     "readout_links",
+    "segment_table",
     "show_table",
     "verbatims",
 ]
@@ -98,18 +99,55 @@ def show_table(frame: pd.DataFrame, formats: Mapping[str, str] | None = None,
     """A table for a readout: escaped cells, formatted numbers, no index.
 
     ``formats`` maps column names to ``pct``, ``int``, ``usd``, ``ratio``
-    (3 decimals) or ``num`` (2 decimals); other columns are shown as text.
-    Column names are shown with underscores replaced by spaces.
+    (3 decimals) or ``num`` (2 decimals); other integer columns get thousands
+    separators, dates show as YYYY-MM-DD, booleans as yes/no, the rest as
+    text. Numbers are right-aligned; underscores in column names become spaces.
     """
     frame = frame.copy()
-    formatters = {col: _fmt(FORMATS[f]) for col, f in (formats or {}).items()
-                  if col in frame.columns}
+    formats = dict(formats or {})
+    for col in frame.columns:
+        if col in formats:
+            continue
+        if pd.api.types.is_bool_dtype(frame[col]):
+            frame[col] = frame[col].map({True: "yes", False: "no"})
+        elif pd.api.types.is_integer_dtype(frame[col]):
+            formats[col] = "int"
+        elif pd.api.types.is_datetime64_any_dtype(frame[col]):
+            frame[col] = frame[col].dt.strftime("%Y-%m-%d")
+    formatters = {col: _fmt(FORMATS[f]) for col, f in formats.items() if col in frame.columns}
     labels = {c: (rename or {}).get(c, str(c).replace("_", " ")) for c in frame.columns}
     styler = frame.style.format(formatters, na_rep="n/a", escape="html").hide(axis="index")
     styler = styler.relabel_index([html.escape(labels[c]) for c in frame.columns], axis=1)
+    numeric = [c for c in frame.columns if c in formatters
+               or pd.api.types.is_numeric_dtype(frame[c])]
+    if numeric:
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
     if caption:
         styler = styler.set_caption(html.escape(caption))
     return styler.set_table_attributes('class="shopcx-table"')
+
+
+def segment_table(overview: pd.DataFrame) -> Styler:
+    """Segments as rows, KPIs as columns ("19.2% (18.3–20.1%)" or "too few")."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for _, r in overview.iterrows():
+        row = rows.setdefault((r["dimension"], str(r["segment"])),
+                              {"dimension": r["dimension"].replace("_", " "),
+                               "segment": str(r["segment"])})
+        label = KPI_BY_NAME[r["kpi"]].label
+        if r["too_few"]:
+            row[label] = f"too few ({int(r['denominator'] or 0)})"
+        else:
+            row[label] = (f"{format_value('proportion', r['value'])} "
+                          f"({format_interval(r['ci_low'], r['ci_high'])})")
+        if r["kpi"] == "cancellation_rate":
+            row["orders"] = int(r["denominator"] or 0)
+    frame = pd.DataFrame(list(rows.values()))
+    first = ["dimension", "segment"] + (["orders"] if "orders" in frame.columns else [])
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    styler = show_table(frame)
+    rates = [c for c in frame.columns if c not in ("dimension", "segment")]
+    return styler.set_properties(subset=rates, **{"text-align": "right"})
 
 
 def headline_table(changes: pd.DataFrame, kpis: Iterable[str], min_sample: int = 30,
@@ -145,8 +183,8 @@ def headline_table(changes: pd.DataFrame, kpis: Iterable[str], min_sample: int =
         elif kind not in ("proportion", "ratio"):
             verdict = "not tested"
         elif r["significant"]:
-            verdict = {"better": "▲ better" if r["change"] > 0 else "▼ better",
-                       "worse": "▲ worse" if r["change"] > 0 else "▼ worse"}.get(
+            arrow = "▲" if r["change"] > 0 else "▼"
+            verdict = f"{arrow} " + {"better": "better", "worse": "worse"}.get(
                 r["assessment"], "significant")
         else:
             verdict = "no significant change"

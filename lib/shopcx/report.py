@@ -25,6 +25,8 @@ def format_value(kind: str, value: Any) -> str:
     '12,345'
     >>> format_value("sum", 1234.5), format_value("ratio", 0.1234), format_value("mean", None)
     ('$1,234.50', '0.123', 'n/a')
+    >>> format_value("quantile", 38.76), format_value("mean", 3.456)
+    ('38.8 h', '3.46')
     """
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return "n/a"
@@ -36,6 +38,8 @@ def format_value(kind: str, value: Any) -> str:
         return f"${value:,.2f}"
     if kind == "ratio":
         return f"{value:.3f}"
+    if kind == "quantile":  # the quantile KPIs are hours to resolve
+        return f"{value:,.1f} h"
     return f"{value:,.2f}"
 
 

@@ -34,7 +34,16 @@ from shopcx.config import RunConfig, Targets, find_project_file, load_targets
 from shopcx.errors import InputError
 from shopcx.metrics import parse_period
 
-__all__ = ["NotebookResult", "RunPlan", "plan_run", "render_html", "run", "write_atomic"]
+__all__ = [
+    "NotebookResult",
+    "RunPlan",
+    "check_notebook_parameters",
+    "default_periods",
+    "plan_run",
+    "render_html",
+    "run",
+    "write_atomic",
+]
 
 COMMON_PARAMETERS = ("market", "start", "end", "baseline_start", "baseline_end", "data",
                      "min_sample")
@@ -148,15 +157,14 @@ def _notebook_dir(notebooks_dir: str | Path | None) -> Path:
 def _declared(path: Path) -> dict[str, str]:
     """Parameter names and declared types of a notebook's ``parameters`` cell."""
     import nbformat
-    import papermill as pm
+    from papermill.translators import PythonTranslator
 
     nb = nbformat.read(path, as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
         raise InputError(f"notebook {path.name} must have exactly one cell tagged "
                          f"'parameters' (found {len(tagged)})")
-    params = pm.inspect_notebook(str(path))
-    return {name: info["inferred_type_name"] for name, info in params.items()}
+    return {p.name: p.inferred_type_name for p in PythonTranslator.inspect(tagged[0])}
 
 
 def _type_ok(value: Any, declared: str) -> bool:
@@ -213,15 +221,15 @@ def default_periods(source: Any, config: RunConfig) -> tuple[str, str, str, str]
     return start.strftime(fmt), end.strftime(fmt), b_start.strftime(fmt), b_end.strftime(fmt)
 
 
-def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunPlan:
-    """Check a configuration against the notebooks and the data; build the jobs.
+def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | None = None
+                              ) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Check the configuration's notebooks and parameters against the notebooks' cells.
 
-    Raises InputError (bad settings, unknown or mistyped parameters, unknown
-    markets or notebooks) or ContractError (the data breaks the contract)
-    before anything is executed.
+    Every notebook must exist and have exactly one ``parameters`` cell; every
+    parameter the configuration sets must be declared by at least one selected
+    notebook, with a value of the declared type (Papermill itself would only
+    warn). Returns the notebook names and their declared parameters.
     """
-    from shopcx.readout import open_source
-
     folder = _notebook_dir(notebooks_dir)
     available = sorted(p.stem for p in folder.glob("*.ipynb"))
     names = config.notebooks or available
@@ -230,7 +238,6 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
         raise InputError(f"unknown notebook(s) {', '.join(unknown)}; available: "
                          f"{', '.join(available)}")
     declared = {n: _declared(folder / f"{n}.ipynb") for n in names}
-    # every extra parameter must be declared by a notebook, with a matching type
     extra = dict(config.parameters)
     for market_values in config.market_parameters.values():
         extra.update(market_values)
@@ -243,6 +250,20 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
             if value is not None and not _type_ok(value, declared[n][name]):
                 raise InputError(f"parameter {name!r} = {value!r} does not match its type "
                                  f"{declared[n][name]} in notebook {n}")
+    return names, declared
+
+
+def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunPlan:
+    """Check a configuration against the notebooks and the data; build the jobs.
+
+    Raises InputError (bad settings, unknown or mistyped parameters, unknown
+    markets or notebooks) or ContractError (the data breaks the contract)
+    before anything is executed.
+    """
+    from shopcx.readout import open_source
+
+    folder = _notebook_dir(notebooks_dir)
+    names, declared = check_notebook_parameters(config, folder)
     if config.data:
         data = config.data if "://" in config.data else str(Path(config.data).resolve())
     else:
@@ -307,13 +328,23 @@ def execute_job(job: Job) -> NotebookResult:
     final = out_dir / f"{job.notebook}.ipynb"
     tmp = out_dir / f".{job.notebook}.{os.getpid()}.tmp.ipynb"
     error = None
+    # the kernel writes its own log lines to stderr; keep them in OUT/logs, not on screen
+    log = Path(job.output_dir).parent / "logs" / f"{job.market}-{job.notebook}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    saved = os.dup(2)
     try:
+        with open(log, "wb") as handle:
+            os.dup2(handle.fileno(), 2)
         pm.execute_notebook(job.input_path, str(tmp), parameters=job.parameters,
-                            kernel_name="python3", cwd=job.cwd, progress_bar=False,
+                            kernel_name="python3", language="python", cwd=job.cwd,
+                            progress_bar=False,
                             log_output=False, execution_timeout=job.timeout,
                             request_save_on_cell_execute=False)
     except Exception as exc:  # the executed copy (if any) is kept with the error in it
         error = _error_text(exc)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
     ipynb = html = None
     if tmp.exists():
         os.replace(tmp, final)

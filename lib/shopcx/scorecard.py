@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from shopcx.metrics import KPI_BY_NAME
-from shopcx.readout import NOTEBOOK_TITLES, period_label
+from shopcx.readout import period_label
 from shopcx.report import format_value
 
 __all__ = ["DEFAULT_HEADLINE", "render_index"]
@@ -25,6 +25,8 @@ DEFAULT_HEADLINE = ("cancellation_rate", "seller_fault_cancellation_rate",
                     "cancel_exit_in_transit", "cancel_request_success_rate",
                     "p90_hours_to_resolve", "cpo", "cancel_cpo", "repeat_contact_rate",
                     "csat_mean", "feedback_negative_share")
+
+SHORT_TITLES = {"summary": "summary", "funnel": "funnel", "cpo": "contacts", "voc": "voice"}
 
 CSS = """
 :root { --ink:#1f2328; --muted:#57606a; --line:#e5e7eb; --green:#d8f0dd; --amber:#fcebc5;
@@ -40,8 +42,8 @@ h2 { font-size:18px; margin:28px 0 8px; }
         overflow-x:auto; }
 table { border-collapse:collapse; width:100%; }
 th, td { padding:7px 9px; border-bottom:1px solid var(--line); vertical-align:top; }
-th { text-align:left; font-size:12.5px; color:var(--muted); font-weight:600; white-space:nowrap;
-     position:sticky; top:0; background:#fff; }
+th { text-align:left; font-size:12px; color:var(--muted); font-weight:600; max-width:120px;
+     vertical-align:bottom; background:#fff; }
 table.sortable th { cursor:pointer; user-select:none; }
 table.sortable th:hover { color:var(--ink); }
 th.sorted-asc::after { content:" ▲"; } th.sorted-desc::after { content:" ▼"; }
@@ -52,7 +54,9 @@ td.kpi .c.better { color:var(--better); font-weight:600; }
 td.green { background:var(--green); } td.amber { background:var(--amber); }
 td.red { background:var(--red); }
 td.market { font-weight:700; font-size:15px; }
-.links a { display:inline-block; margin:0 8px 2px 0; color:#0b62d6; text-decoration:none; }
+.links { white-space:nowrap; }
+.links a, .links span { display:inline-block; margin:0 4px 3px 0; padding:1px 7px; font-size:12.5px;
+  border:1px solid #d0d7de; border-radius:10px; color:#0b62d6; text-decoration:none; }
 .links a:hover { text-decoration:underline; }
 .links .failed { color:var(--worse); font-weight:600; }
 .legend span { display:inline-block; padding:1px 8px; margin-right:8px; border-radius:4px; }
@@ -141,7 +145,7 @@ def render_index(summary: Any) -> str:
         links = []
         for nb in plan.notebooks:
             r = results.get((market, nb))
-            title = NOTEBOOK_TITLES.get(nb, nb)
+            title = SHORT_TITLES.get(nb, nb)
             if r is None:
                 continue
             if r.status == "ok" and r.html:
