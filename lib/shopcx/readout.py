@@ -199,6 +199,8 @@ def headline_table(changes: pd.DataFrame, kpis: Iterable[str], min_sample: int =
     if "status" in frame.columns:
         styler = styler.map(lambda v: f"background-color: {RAG_COLOURS[v]}; font-weight: 600"
                             if v in RAG_COLOURS else "", subset=["status"])
+    styler = styler.set_properties(subset=["current", "95% interval", "baseline", "change"],
+                                   **{"text-align": "right"})
     styler = styler.map(lambda v: "color: #b3261e; font-weight: 600" if "worse" in str(v)
                         else ("color: #1e7b34; font-weight: 600" if "better" in str(v) else ""),
                         subset=["significance"])
