@@ -111,12 +111,11 @@ def sample_verbatims(source: Any, market: str, start: Any, end: Any,
     key = (j.feedback_id + f"#{seed}").hash()
     ranked = j.mutate(_rank=ibis.row_number().over(group_by=j.experience, order_by=key))
     t = source.execute(ranked.filter(ranked._rank < per_group).select(
-        "experience", "source", "rating", "language", "text", "created_at"))
-    if experiences:
-        order = {e: i for i, e in enumerate(experiences)}
-        t = t.sort_values(["experience", "created_at"],
-                          key=lambda s: s.map(order) if s.name == "experience" else s)
-    return t.reset_index(drop=True)
+        "experience", "source", "rating", "language", "text", "created_at", "_rank"))
+    order = {e: i for i, e in enumerate(experiences or sorted(t["experience"].unique()))}
+    t = t.sort_values(["experience", "_rank"],
+                      key=lambda s: s.map(order) if s.name == "experience" else s)
+    return t.drop(columns="_rank").reset_index(drop=True)
 
 
 def language_mix(source: Any, market: str, start: Any, end: Any) -> pd.DataFrame:
