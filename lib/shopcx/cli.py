@@ -51,6 +51,18 @@ def _parser() -> argparse.ArgumentParser:
                    "(category, sales_channel, fulfillment, payment_method, carrier)")
     k.add_argument("--format", choices=("json", "csv", "table"), default="table")
 
+    t = sub.add_parser("tag", help="tag a CSV of free text with VOC themes and sentiment")
+    t.add_argument("--input", required=True, help="CSV file to tag")
+    t.add_argument("--text-column", required=True, help="column holding the text")
+    lang = t.add_mutually_exclusive_group()
+    lang.add_argument("--language", help="ISO 639-1 code of every text (e.g. en, id, th)")
+    lang.add_argument("--language-column", help="column holding each text's language")
+    t.add_argument("--rating-column", help="column with a 1-5 rating, the sentiment fallback")
+    t.add_argument("--taxonomy", help="taxonomy file (default: params/voc_taxonomy.yaml)")
+    t.add_argument("--explain", action="store_true",
+                   help="also add theme_rules: the rule that fired for each theme")
+    t.add_argument("--out", required=True, help="CSV file to write")
+
     r = sub.add_parser("run", help="run the deep-dive notebooks per market, render readouts "
                        "and the run index")
     r.add_argument("params", nargs="?", help="run configuration (YAML), e.g. params/demo.yaml")
@@ -136,6 +148,16 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_tag(args: argparse.Namespace) -> int:
+    from shopcx.tagging import tag_csv
+
+    rows = tag_csv(args.input, args.out, args.text_column, language=args.language,
+                   language_column=args.language_column, rating_column=args.rating_column,
+                   taxonomy_path=args.taxonomy, explain=args.explain)
+    print(f"tagged {rows:,} rows into {args.out}")
+    return 0
+
+
 def _split(value: str | None) -> list[str] | str | None:
     if value is None:
         return None
@@ -172,7 +194,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis,
-            "run": _cmd_run}
+            "tag": _cmd_tag, "run": _cmd_run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
