@@ -87,7 +87,8 @@ def test_readouts_escape_and_redact_feedback(tmp_path: Path) -> None:
     fb = tables["feedback"]
     rows = [{"feedback_id": f"FX{i}", "market": "US", "order_id": "O3",
              "buyer_id": "BUYER-SECRET-7", "created_at": pd.Timestamp("2026-10-12"),
-             "source": "cancellation_survey", "rating": 1, "text": text, "language": "en"}
+             "source": "cancellation_survey", "rating": 1, "text": f"{text} - refund late",
+             "language": "en"}
             for i, text in enumerate(NASTY)]
     tables["feedback"] = pd.concat([fb, pd.DataFrame(rows)], ignore_index=True)
     tables["feedback"]["rating"] = tables["feedback"]["rating"].astype("Int64")
@@ -95,7 +96,7 @@ def test_readouts_escape_and_redact_feedback(tmp_path: Path) -> None:
     config = load_run_config(data=str(data), markets=["US"], start="2026-10-01",
                              end="2026-11-01", out=str(tmp_path / "out"), workers=2,
                              min_sample=2, notebooks=["voc", "summary"],
-                             parameters={"verbatims_per_experience": 20})
+                             parameters={"verbatims_per_theme": 20})
     summary = run(plan_run(config, ROOT / "notebooks"), progress=False)
     assert summary.exit_status == 0, [r.error for r in summary.failed]
     pages = [(tmp_path / "out" / name).read_text() for name in

@@ -109,7 +109,6 @@ def test_demo_stories_reach_the_readouts(tmp_path: Path) -> None:
                              else ROOT / "params" / "demo.yaml",
                              data=str(data), markets=["MY"], out=str(tmp_path / "out"),
                              workers=2)
-    config.market_parameters = {}
     summary = run(plan_run(config, NOTEBOOKS), progress=False)
     assert summary.exit_status == 0, [r.error for r in summary.failed]
     funnel = (tmp_path / "out" / "MY" / "funnel.html").read_text()

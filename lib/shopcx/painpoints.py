@@ -36,7 +36,18 @@ from shopcx.sources import load_source
 from shopcx.stats import benjamini_hochberg, two_proportion_test
 from shopcx.themes import Taxonomy, load_taxonomy
 
-__all__ = ["NEGATIVE_SENTIMENT", "rank_pain_points", "tag_feedback", "theme_shares"]
+__all__ = [
+    "NEGATIVE_SENTIMENT",
+    "describe_pain_points",
+    "in_period",
+    "join_coverage",
+    "rank_pain_points",
+    "sample_by_theme",
+    "tag_feedback",
+    "theme_shares",
+    "theme_trend",
+    "themes_by_segment",
+]
 
 NEGATIVE_SENTIMENT = -0.05
 GROWTH_CAP = 3.0
@@ -177,3 +188,89 @@ def join_coverage(tagged: pd.DataFrame) -> dict[str, int]:
     return {"feedback": len(tagged), "with_order_id": int(tagged["order_id"].notna().sum()),
             "joined": int(tagged["joined"].sum()),
             "not_joined": int((tagged["order_id"].notna() & ~tagged["joined"]).sum())}
+
+
+def in_period(tagged: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
+    """The rows of a tagged table created in ``[start, end)``."""
+    from shopcx.metrics import parse_period
+
+    p = parse_period(start, end)
+    created = pd.to_datetime(tagged["created_at"])
+    return tagged[(created >= p.start) & (created < p.end)].reset_index(drop=True)
+
+
+def theme_trend(tagged: pd.DataFrame, themes: list[str], freq: str = "W") -> pd.DataFrame:
+    """Share of feedback texts carrying each theme, per week (``W``, from Monday) or day."""
+    t = tagged[tagged["text"].notna()].copy()
+    if t.empty:
+        return pd.DataFrame(columns=["period", "theme", "share", "feedback"])
+    t["period"] = pd.to_datetime(t["created_at"]).dt.to_period(
+        "W-SUN" if freq == "W" else "D").dt.start_time
+    totals = t.groupby("period").size()
+    exploded = t.explode("themes")
+    counts = (exploded[exploded["themes"].isin(themes)].groupby(["period", "themes"]).size()
+              .unstack(fill_value=0).reindex(index=totals.index, columns=themes, fill_value=0))
+    shares = counts.div(totals, axis=0)
+    out = shares.stack().rename("share").reset_index().rename(columns={"themes": "theme"})
+    out["feedback"] = out["period"].map(totals)
+    return out
+
+
+def themes_by_segment(tagged: pd.DataFrame, by: str, themes: list[str],
+                      min_feedback: int = 20) -> pd.DataFrame:
+    """Share of each segment's feedback texts carrying each theme (segments of the order).
+
+    Rows: segments of ``by`` (an order dimension) with at least ``min_feedback``
+    texts, largest first; columns: ``feedback`` and one share per theme.
+    """
+    t = tagged[tagged["text"].notna() & tagged["joined"]].copy()
+    t[by] = t[by].fillna("(none)")
+    totals = t.groupby(by).size().rename("feedback")
+    exploded = t.explode("themes")
+    counts = (exploded[exploded["themes"].isin(themes)].groupby([by, "themes"]).size()
+              .unstack(fill_value=0).reindex(index=totals.index, columns=themes, fill_value=0))
+    out = counts.div(totals, axis=0)
+    out.insert(0, "feedback", totals)
+    out = out[out["feedback"] >= min_feedback].sort_values("feedback", ascending=False)
+    return out.reset_index()
+
+
+def sample_by_theme(tagged: pd.DataFrame, themes: list[str], per_theme: int = 3,
+                    seed: int = 0) -> pd.DataFrame:
+    """A reproducible random sample of texts per theme (raw: redact before showing).
+
+    Uniform within the theme (not the longest or the angriest); columns
+    ``theme``, ``source``, ``rating``, ``sentiment``, ``language``, ``text``.
+    """
+    t = tagged[tagged["text"].notna()].explode("themes")
+    parts = []
+    for i, theme in enumerate(themes):
+        rows = t[t["themes"] == theme]
+        if len(rows):
+            parts.append(rows.sample(n=min(per_theme, len(rows)), random_state=seed + i))
+    if not parts:
+        return pd.DataFrame(columns=["theme", "source", "rating", "sentiment", "language",
+                                     "text"])
+    out = pd.concat(parts).rename(columns={"themes": "theme"})
+    out["sentiment"] = out["sentiment"].round(2)
+    return out[["theme", "source", "rating", "sentiment", "language", "text"]].reset_index(
+        drop=True)
+
+
+def describe_pain_points(ranking: pd.DataFrame, top: int = 3) -> str:
+    """Markdown sentences on the top pain points (no customer text in them)."""
+    if ranking.empty or ranking["priority"].max() <= 0:
+        return "No negative theme stands out in this period's feedback."
+    lines = []
+    for _, r in ranking[ranking["priority"] > 0].head(top).iterrows():
+        trend = (f"up from {r['baseline_share']:.1%}, a significant rise" if r["growing"]
+                 else f"against {r['baseline_share']:.1%} in the baseline")
+        text = (f"- **{r['label']}** ({r['owner']}): {r['share']:.1%} of feedback texts, "
+                f"{trend}; {r['negativity']:.0%} negative")
+        if r["orders"]:
+            text += (f"; its orders: {r['cancellation_rate']:.0%} cancelled, "
+                     f"{r['contacts_per_order']:.1f} contacts per order")
+        if isinstance(r["top_carrier"], str) and r["theme"].startswith("delivery/"):
+            text += f"; {r['top_carrier_share']:.0%} with {r['top_carrier']}"
+        lines.append(text + ".")
+    return "The top pain points:\n\n" + "\n".join(lines)

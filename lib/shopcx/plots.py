@@ -23,6 +23,7 @@ __all__ = [
     "plot_rate_trend",
     "plot_reasons",
     "plot_segments",
+    "plot_theme_trend",
     "plot_seller_fault",
     "set_style",
 ]
@@ -257,4 +258,26 @@ def plot_contact_pareto(reasons: pd.DataFrame) -> Figure:
     top = reasons.iloc[0]
     ax.set_title(f"{n80} reasons make up 80% of contacts; '{top['reason'].replace('_', ' ')}' "
                  f"alone is {top['share']:.0%} (red: cancellation-related)")
+    return _done(fig)
+
+
+def plot_theme_trend(trend: pd.DataFrame, labels: dict[str, str],
+                     split: pd.Timestamp | str | None = None) -> Figure:
+    """Weekly share of feedback carrying each of the top themes."""
+    if trend.empty:
+        return _empty("No feedback text to show themes over time.")
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    for theme, g in trend.groupby("theme", sort=False):
+        ax.plot(g["period"], g["share"], marker="o", linewidth=1.8,
+                label=labels.get(theme, theme))
+    if split is not None:
+        ax.axvline(pd.Timestamp(split), color="#333333", linestyle="--", linewidth=1)
+    _percent(ax, "y", 0)
+    ax.set_ylabel("share of feedback texts")
+    ax.set_xlabel("week")
+    last = trend[trend["period"] == trend["period"].max()].sort_values("share")
+    top = last.iloc[-1]
+    ax.set_title(f"{labels.get(top['theme'], top['theme'])} is the largest theme in the last "
+                 f"week ({top['share']:.0%} of feedback)")
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
     return _done(fig)

@@ -20,7 +20,7 @@ from shopcx.config import Targets, find_project_file
 from shopcx.contract import count_market_warnings
 from shopcx.errors import ContractError
 from shopcx.metrics import KPI_BY_NAME, parse_period
-from shopcx.privacy import verbatim_table
+from shopcx.privacy import safe_text, verbatim_table
 from shopcx.report import format_interval, format_value
 from shopcx.sources import Source, load_source
 
@@ -29,8 +29,11 @@ __all__ = [
     "data_quality",
     "definitions",
     "biggest_movers",
+    "emerging_table",
     "headline_table",
+    "join_note",
     "kpi_value",
+    "pain_point_table",
     "open_source",
     "period_label",
     "readout_links",
@@ -208,11 +211,61 @@ def headline_table(changes: pd.DataFrame, kpis: Iterable[str], min_sample: int =
 
 
 def verbatims(sample: pd.DataFrame, market: str | None = None) -> HTML:
-    """Verbatims as an HTML table: redacted, escaped, with their experience and language."""
+    """Verbatims as an HTML table: redacted, escaped, with their theme (or experience)."""
     if sample.empty:
         return HTML("<p>No feedback text in this period.</p>")
-    return HTML(verbatim_table(sample, "text", ["experience", "source", "rating", "language"],
+    columns = ["theme", "experience", "source", "rating", "sentiment", "language"]
+    return HTML(verbatim_table(sample, "text", [c for c in columns if c in sample.columns],
                                region=market))
+
+
+def pain_point_table(ranking: pd.DataFrame, top: int | None = None) -> Styler | str:
+    """The ranked pain points: theme, owner, volume, growth, behaviour, priority, action."""
+    t = ranking[ranking["priority"] > 0] if top else ranking
+    t = t.head(top) if top else t
+    if t.empty:
+        return "No pain points: no negative theme in this period's feedback."
+    frame = pd.DataFrame({
+        "rank": t["rank"], "theme": t["label"], "owner": t["owner"],
+        "feedback": t["feedback"], "share": t["share"], "baseline share": t["baseline_share"],
+        "growing": t["growing"].map({True: "▲ growing", False: ""}),
+        "negative": t["negativity"], "cancelled": t["cancellation_rate"],
+        "contacts per order": t["contacts_per_order"],
+        "top carrier": [f"{c} ({s:.0%})" if isinstance(c, str) else ""
+                        for c, s in zip(t["top_carrier"], t["top_carrier_share"], strict=True)],
+        "priority": t["priority"], "next step": t["action"]})
+    return show_table(frame, {"share": "pct", "baseline share": "pct", "negative": "pct",
+                              "cancelled": "pct", "contacts per order": "num",
+                              "priority": "num"})
+
+
+def emerging_table(clusters: pd.DataFrame, market: str | None = None) -> HTML:
+    """Emerging themes with their typical texts (redacted and escaped)."""
+    if clusters.empty:
+        return HTML("<p>Too few untagged texts to look for emerging themes.</p>")
+    rows = []
+    for _, c in clusters.iterrows():
+        examples = "<br>".join(f"“{safe_text(e, market)}”" for e in c["examples"])
+        flag = "▲ growing" if c["growing"] else ""
+        rows.append(f"<tr><td>{int(c['cluster'])}</td><td>{html.escape(c['top_terms'])}</td>"
+                    f"<td style='text-align:right'>{int(c['texts']):,}</td>"
+                    f"<td style='text-align:right'>{c['share']:.1%}</td>"
+                    f"<td style='text-align:right'>{c['baseline_share']:.1%}</td>"
+                    f"<td>{flag}</td><td class='verbatim'>{examples}</td></tr>")
+    return HTML("<table class='shopcx-verbatims'><thead><tr><th>#</th><th>top terms</th>"
+                "<th>texts</th><th>share</th><th>baseline share</th><th></th>"
+                "<th>typical texts</th></tr></thead><tbody>" + "".join(rows)
+                + "</tbody></table>")
+
+
+def join_note(tagged: pd.DataFrame) -> str:
+    """One sentence on how much feedback could be joined to its order."""
+    from shopcx.painpoints import join_coverage
+
+    c = join_coverage(tagged)
+    return (f"Of {c['feedback']:,} pieces of feedback in the period, {c['with_order_id']:,} "
+            f"name an order and {c['joined']:,} were joined to it; {c['not_joined']:,} name "
+            "an order that is not in the data and are left out of the behaviour columns.")
 
 
 def kpi_value(changes: pd.DataFrame, name: str) -> float | None:

@@ -279,9 +279,6 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
     if missing:
         raise InputError(f"market(s) {', '.join(missing)} have no orders in the data "
                          f"(markets present: {', '.join(present) or 'none'})")
-    for m in config.market_parameters:
-        if m not in markets:
-            raise InputError(f"market_parameters names {m}, which is not in this run's markets")
     start, end, b_start, b_end = default_periods(source, config)
     # targets colour the index and the summary; the project's file is the default
     targets_path = config.targets or find_project_file("params/targets.yaml")
@@ -359,14 +356,23 @@ def execute_job(job: Job) -> NotebookResult:
 
 
 def compare_market(data: str, market: str, start: str, end: str, baseline_start: str,
-                   baseline_end: str, min_sample: int) -> pd.DataFrame:
-    """The KPI comparison of one market (in a worker), for kpis.csv and the index."""
+                   baseline_end: str, min_sample: int
+                   ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The KPI comparison and top pain points of one market (in a worker), for the index."""
     from shopcx.compare import compare_periods
+    from shopcx.painpoints import in_period, rank_pain_points, tag_feedback
     from shopcx.sources import load_source
 
-    changes = compare_periods(load_source(data), market, start, end, baseline_start,
-                              baseline_end, min_sample=min_sample)
-    return changes.assign(market=market)
+    source = load_source(data)
+    changes = compare_periods(source, market, start, end, baseline_start, baseline_end,
+                              min_sample=min_sample)
+    tagged = tag_feedback(source, market, min(start, baseline_start), max(end, baseline_end))
+    ranking = rank_pain_points(in_period(tagged, start, end),
+                               in_period(tagged, baseline_start, baseline_end))
+    top = ranking[ranking["priority"] > 0].head(3)
+    pains = [{"label": r["label"], "owner": r["owner"], "share": float(r["share"]),
+              "growing": bool(r["growing"])} for _, r in top.iterrows()]
+    return changes.assign(market=market), pains
 
 
 def _versions() -> dict[str, str]:
@@ -389,6 +395,7 @@ class RunSummary:
     kpis: pd.DataFrame
     seconds: float
     kpi_errors: dict[str, str]
+    pain_points: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[NotebookResult]:
@@ -410,6 +417,7 @@ def run(plan: RunPlan, progress: bool = True) -> RunSummary:
     plan.out.mkdir(parents=True, exist_ok=True)
     results: list[NotebookResult] = []
     comparisons: list[pd.DataFrame] = []
+    pains: dict[str, list[dict[str, Any]]] = {}
     kpi_errors: dict[str, str] = {}
     workers = max(1, min(plan.config.workers, len(plan.jobs) + len(plan.markets)))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -438,13 +446,18 @@ def run(plan: RunPlan, progress: bool = True) -> RunSummary:
                                                _error_text(exc))
                         results.append(value)
                 else:
-                    (comparisons if kind == "kpis" else results).append(value)
+                    if kind == "kpis":
+                        comparisons.append(value[0])
+                        pains[what] = value[1]
+                    else:
+                        results.append(value)
                 label = f"{what} kpis" if kind == "kpis" else f"{what.market}/{what.notebook}"
                 bar.update(task, advance=1, description=f"readouts · {label}")
     order = {(m, n): i for i, (m, n) in enumerate((j.market, j.notebook) for j in plan.jobs)}
     results.sort(key=lambda r: order[(r.market, r.notebook)])
     kpis = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame()
-    summary = RunSummary(plan, results, kpis, round(time.perf_counter() - began, 2), kpi_errors)
+    summary = RunSummary(plan, results, kpis, round(time.perf_counter() - began, 2), kpi_errors,
+                         pains)
     _write_kpis_csv(plan, kpis)
     write_atomic(plan.out / "run.json", json.dumps(_run_record(summary, started_at), indent=2,
                                                    default=str))
@@ -494,5 +507,6 @@ def _run_record(summary: RunSummary, started_at: dt.datetime) -> dict[str, Any]:
         "warning_rows": sum(w["rows"] for w in plan.warnings),
         "notebooks": [asdict(r) for r in summary.results],
         "kpi_errors": summary.kpi_errors,
+        "pain_points": summary.pain_points,
     }
 

@@ -63,6 +63,8 @@ td.market { font-weight:700; font-size:15px; }
 .ok { color:var(--better); font-weight:600; } .bad { color:var(--worse); font-weight:600; }
 code { font-size:12.5px; background:#f0f1f3; padding:1px 4px; border-radius:3px; }
 footer { margin-top:32px; color:var(--muted); font-size:12px; }
+td.pains { min-width:210px; font-size:12.5px; } td.pains ol { margin:0; padding-left:18px; }
+td.pains .owner { color:var(--muted); font-size:11.5px; }
 """
 
 SCRIPT = """
@@ -162,9 +164,14 @@ def render_index(summary: Any) -> str:
             status = (targets.status(market, k, row["value"]) if targets is not None
                       and row is not None else None)
             cells.append(_kpi_cell(row, status, plan.config.min_sample))
+        pains = getattr(summary, "pain_points", {}).get(market, [])
+        pain_html = "".join(
+            f'<li>{_e(p["label"])} <span class="owner">{_e(p["owner"])}, {p["share"]:.0%}'
+            f'{" ▲" if p["growing"] else ""}</span></li>' for p in pains)
         rows.append(f'<tr><td class="market" data-sort="{_e(market)}">{_e(market)}</td>'
                     f'<td class="links" data-sort="{_e(market)}">{"".join(links)}</td>'
-                    f'{"".join(cells)}</tr>')
+                    f'{"".join(cells)}<td class="pains" data-sort="{_e(pains[0]["label"] if pains else "")}">'
+                    f'<ol>{pain_html}</ol></td></tr>')
 
     failed = [r for r in summary.results if r.status != "ok"]
     if failed or summary.kpi_errors:
@@ -210,6 +217,7 @@ Change against the baseline: ▲▼ with <b>*</b> when significant (Benjamini–
 <span style="color:var(--better);font-weight:600">green</span> when better.
 Hover a value for its baseline, a header for its definition.</p>
 <div class="card"><table class="sortable"><thead><tr><th>market</th><th>readouts</th>{head}
+<th title="highest-priority themes in customer feedback (voice readout)">top pain points</th>
 </tr></thead><tbody>{"".join(rows)}</tbody></table></div>
 {failures}
 <h2>Data quality</h2>
