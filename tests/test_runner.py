@@ -174,16 +174,20 @@ def test_default_periods_take_the_last_complete_month(tiny: dict) -> None:
 
 def test_params_files_load_and_validate() -> None:
     from shopcx.config import load_targets
+    from shopcx.sentiment import load_lexicons
     from shopcx.themes import load_taxonomy
 
     files = sorted((ROOT / "params").glob("*.yaml"))
-    assert {f.name for f in files} >= {"demo.yaml", "monthly.yaml", "targets.yaml"}
+    assert {f.name for f in files} >= {"demo.yaml", "monthly.yaml", "targets.yaml",
+                                       "voc_taxonomy.yaml", "sentiment_lexicons.yaml"}
     for path in files:
         if path.name == "targets.yaml":
             targets = load_targets(path)
             assert len(targets.headline) == 10
         elif path.name == "voc_taxonomy.yaml":
             assert len(load_taxonomy(path).themes) >= 20
+        elif path.name == "sentiment_lexicons.yaml":
+            assert set(load_lexicons(str(path))) == {"id", "ms", "th", "vi", "pt", "es"}
         else:
             config = load_run_config(path)
             names, declared = check_notebook_parameters(config, NOTEBOOKS)

@@ -64,12 +64,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def find_project_file(relative: str, start: Path | None = None) -> Path | None:
-    """``relative`` under the nearest folder, from ``start`` (cwd) upwards, that has it."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / relative
-        if candidate.exists():
-            return candidate
+    """``relative`` under the nearest folder that has it: from ``start`` (cwd) upwards,
+    then from the package's own folder upwards (the project of an editable install)."""
+    for origin in (start or Path.cwd(), Path(__file__).parent):
+        here = origin.resolve()
+        for folder in (here, *here.parents):
+            candidate = folder / relative
+            if candidate.exists():
+                return candidate
     return None
 
 

@@ -105,8 +105,8 @@ def theme_shares(tagged: pd.DataFrame) -> pd.DataFrame:
     """Feedback texts per theme: ``theme``, ``feedback``, ``share`` of texts in the period."""
     texts = int(tagged["text"].notna().sum())
     exploded = tagged[["feedback_id", "themes"]].explode("themes").dropna(subset=["themes"])
-    counts = exploded.groupby("themes")["feedback_id"].nunique().rename("feedback")
-    out = counts.reset_index().rename(columns={"themes": "theme"})
+    counts = exploded.groupby("themes")["feedback_id"].nunique()
+    out = pd.DataFrame({"theme": counts.index.astype(str), "feedback": counts.to_numpy()})
     out["share"] = out["feedback"] / texts if texts else np.nan
     return out
 
@@ -164,7 +164,11 @@ def rank_pain_points(tagged: pd.DataFrame, baseline: pd.DataFrame,
             "top_carrier_share": float((carriers == carriers.mode().iloc[0]).mean())
             if len(carriers) else np.nan,
         })
-    t = t.merge(pd.DataFrame(rows), on="theme", how="left")
+    behaviour = pd.DataFrame(rows, columns=[
+        "theme", "negativity", "mean_sentiment", "mean_rating", "orders", "cancellation_rate",
+        "contacts_per_order", "contact_csat", "top_cancel_reason", "top_cancel_stage",
+        "top_carrier", "top_carrier_share"])
+    t = t.merge(behaviour, on="theme", how="left")
     meta = taxonomy.frame().set_index("theme")
     t["label"] = t["theme"].map(meta["label"]).fillna(t["theme"])
     t["owner"] = t["theme"].map(meta["owner"])
