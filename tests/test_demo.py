@@ -162,3 +162,27 @@ def test_cli_writes_and_replaces_atomically(tmp_path: Path,
         "cancellations", "contacts", "demo_manifest.json", "feedback", "orders"]
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
     assert main(["demo-data", "--out", str(out), "--orders", "10"]) == 2
+
+
+def test_new_complaint_surfaces_as_an_emerging_theme(demo) -> None:
+    from shopcx.emerging import emerging_themes
+    from shopcx.painpoints import in_period, tag_feedback
+
+    source, _ = demo
+    tagged = tag_feedback(source, "PH", "2026-10-01", "2026-12-01")
+    clusters = emerging_themes(in_period(tagged, "2026-11-01", "2026-12-01"),
+                               in_period(tagged, "2026-10-01", "2026-11-01"))
+    growing = clusters[clusters["growing"]]
+    assert growing["top_terms"].str.contains("packaging|fee|checkout|surprise").any()
+
+
+def test_delivery_theme_leads_the_incident_market(demo) -> None:
+    from shopcx.painpoints import in_period, rank_pain_points, tag_feedback
+
+    source, _ = demo
+    tagged = tag_feedback(source, "MY", "2026-10-01", "2026-12-01")
+    ranking = rank_pain_points(in_period(tagged, "2026-11-01", "2026-12-01"),
+                               in_period(tagged, "2026-10-01", "2026-11-01"))
+    top = ranking.iloc[0]
+    assert top["theme"].startswith("delivery/") and top["growing"]
+    assert top["top_carrier"] == "NinjaVan" and top["top_carrier_share"] > 0.8

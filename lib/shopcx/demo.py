@@ -119,7 +119,10 @@ POLICY = {"market": "TH", "date": "2026-11-04", "timer_hours_before": 72,
           "timer_hours_after": 24}
 MEGA_SALE = {"date": "2026-11-11", "oos_days": ["2026-11-10", "2026-11-13"],
              "extra_out_of_stock": 0.05}
-STORIES = {"carrier_incident": INCIDENT, "auto_approve_policy": POLICY, "mega_sale": MEGA_SALE}
+NEW_COMPLAINT = {"market": "PH", "start": "2026-11-01", "topic": "packaging_fee",
+                 "share_of_delivered": 0.03}
+STORIES = {"carrier_incident": INCIDENT, "auto_approve_policy": POLICY, "mega_sale": MEGA_SALE,
+           "new_complaint": NEW_COMPLAINT}
 
 
 def _epoch(date: str | pd.Timestamp) -> float:
@@ -235,6 +238,7 @@ def _before_sorted(end: float, time: np.ndarray, *others: np.ndarray) -> list[np
 RATINGS = {  # topic -> probabilities of ratings 1..5
     "positive_delivery": (0, 0, .05, .30, .65), "late_delivery": (.30, .30, .25, .10, .05),
     "lost_parcel": (.70, .20, .07, .02, .01), "seller_oos": (.45, .30, .15, .07, .03),
+    "packaging_fee": (.45, .30, .15, .07, .03),
     "cancel_rejected": (.60, .25, .10, .03, .02), "cancel_slow": (.40, .30, .20, .07, .03),
     "cancel_easy": (0, .02, .10, .35, .53), "refund_slow": (.50, .30, .12, .05, .03),
     "payment_failed": (.40, .30, .20, .07, .03), "cannot_find_cancel": (.40, .30, .20, .07, .03),
@@ -599,6 +603,11 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
                                        "positive_delivery")))
     feedback(i, delivered[i] + rng.uniform(0.2, 4, len(i)) * DAY, topic, "order_review",
              np.maximum(1, (transit[i] / DAY).round().astype(int)))
+    if profile.code == NEW_COMPLAINT["market"]:  # a complaint no taxonomy rule covers yet
+        i = np.flatnonzero(got & (created >= _epoch(NEW_COMPLAINT["start"]))
+                           & (rng.random(n) < NEW_COMPLAINT["share_of_delivered"]))
+        feedback(i, delivered[i] + rng.uniform(0.2, 3, len(i)) * DAY, NEW_COMPLAINT["topic"],
+                 "order_review")
     i = np.flatnonzero(incident & (rng.random(n) < .04))
     feedback(i, shipped[i] + rng.uniform(4, 12, len(i)) * DAY,
              np.where(lost[i], "lost_parcel", "late_delivery"), "social",

@@ -174,4 +174,17 @@ TOPICS: dict[str, dict[str, tuple[str, ...]]] = {
         "vi": ("Nhân viên hỗ trợ hủy đơn rất nhanh, cảm ơn.",
                "Hỗ trợ nhanh và thân thiện."),
     },
+    "packaging_fee": {
+        "en": ("They added a hidden packaging fee at checkout, not shown before paying.",
+               "Why is there a packaging fee now? It was never there before.",
+               "Surprise packaging fee on my order again, feels like a scam."),
+        "id": ("Ada biaya kemasan tersembunyi waktu checkout.",
+               "Kenapa sekarang ada biaya kemasan?"),
+        "ms": ("Ada caj pembungkusan tersembunyi semasa checkout.",
+               "Kenapa ada caj pembungkusan sekarang?"),
+        "th": ("มีค่าแพ็คของเพิ่มตอนจ่ายเงินไม่บอกก่อน",
+               "ทำไมมีค่าแพ็คของเพิ่ม"),
+        "vi": ("Có phí đóng gói ẩn khi thanh toán.",
+               "Sao giờ lại có phí đóng gói?"),
+    },
 }
