@@ -28,6 +28,7 @@ __all__ = [
     "load_run_config",
     "load_targets",
     "load_yaml",
+    "params_file",
 ]
 
 RUN_KEYS = {
@@ -73,6 +74,16 @@ def find_project_file(relative: str, start: Path | None = None) -> Path | None:
             if candidate.exists():
                 return candidate
     return None
+
+
+def params_file(path: str | Path | None, name: str) -> Path:
+    """``path`` if given, else the project's ``params/<name>`` (InputError when absent)."""
+    if path not in (None, ""):
+        return Path(path)
+    found = find_project_file(f"params/{name}")
+    if found is None:
+        raise InputError(f"no file given and params/{name} not found above {Path.cwd()}")
+    return found
 
 
 def _date(value: Any, key: str, where: str) -> str | None:
@@ -220,10 +231,7 @@ def _check_limits(kpi: str, limits: Any, where: str) -> dict[str, float]:
 
 def load_targets(path: str | Path | None = None) -> Targets:
     """Load and check a targets file (default: the project's ``params/targets.yaml``)."""
-    if path in (None, ""):
-        path = find_project_file("params/targets.yaml")
-        if path is None:
-            raise InputError("no targets file given and params/targets.yaml not found")
+    path = params_file(path, "targets.yaml")
     data = load_yaml(path)
     where = str(path)
     unknown = sorted(set(data) - {"headline", "targets", "markets"})

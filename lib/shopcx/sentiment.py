@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from shopcx.config import find_project_file, load_yaml
+from shopcx.config import load_yaml, params_file
 from shopcx.errors import InputError
 from shopcx.themes import THAI, normalize, tokenize
 
@@ -93,11 +93,7 @@ def _word(pattern: str, word: str) -> bool:
 @lru_cache(maxsize=8)
 def load_lexicons(path: str | None = None) -> dict[str, Lexicon]:
     """The lexicons of ``params/sentiment_lexicons.yaml`` (or ``path``), checked."""
-    if not path:
-        found = find_project_file("params/sentiment_lexicons.yaml")
-        if found is None:
-            raise InputError("params/sentiment_lexicons.yaml not found")
-        path = str(found)
+    path = str(params_file(path, "sentiment_lexicons.yaml"))
     data = load_yaml(path)
     out = {}
     for lang, spec in data.items():

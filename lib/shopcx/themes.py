@@ -29,7 +29,7 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from shopcx.config import find_project_file, load_yaml
+from shopcx.config import load_yaml, params_file
 from shopcx.errors import InputError
 
 __all__ = [
@@ -275,10 +275,7 @@ def _phrases(value: Any, where: str) -> list[Phrase]:
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load and check a taxonomy file (default: the project's ``params/voc_taxonomy.yaml``)."""
-    if path in (None, ""):
-        path = find_project_file("params/voc_taxonomy.yaml")
-        if path is None:
-            raise InputError("no taxonomy given and params/voc_taxonomy.yaml not found")
+    path = params_file(path, "voc_taxonomy.yaml")
     data = load_yaml(path)
     where = str(path)
     if set(data) != {"themes"}:
