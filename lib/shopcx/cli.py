@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
                    "(category, sales_channel, fulfillment, payment_method, carrier)")
     k.add_argument("--format", choices=("json", "csv", "table"), default="table")
 
+    e = sub.add_parser("explain", help="root cause of a rate's change between two periods")
+    e.add_argument("--data", required=True, help="data folder or engine URL")
+    e.add_argument("--market", required=True, help="ISO market code")
+    e.add_argument("--metric", required=True, help="rate to explain, e.g. cancellation_rate")
+    e.add_argument("--baseline", required=True, help="baseline period START:END")
+    e.add_argument("--current", required=True, help="current period START:END")
+    e.add_argument("--top", type=int, default=20, help="drivers to show (default 20)")
+    e.add_argument("--format", choices=("json", "table"), default="table")
+
     t = sub.add_parser("tag", help="tag a CSV of free text with VOC themes and sentiment")
     t.add_argument("--input", required=True, help="CSV file to tag")
     t.add_argument("--text-column", required=True, help="column holding the text")
@@ -148,6 +157,36 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def _period_arg(value: str, name: str) -> tuple[str, str]:
+    parts = value.split(":")
+    if len(parts) != 2:
+        raise InputError(f"--{name} must be START:END, e.g. 2026-10-01:2026-11-01")
+    return parts[0], parts[1]
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from shopcx import metrics, report, rootcause
+
+    baseline = _period_arg(args.baseline, "baseline")
+    current = _period_arg(args.current, "current")
+    metrics.parse_period(*baseline)
+    metrics.parse_period(*current)
+    if args.metric not in rootcause.EXPLAINABLE:
+        raise InputError(f"--metric {args.metric!r} cannot be explained; choose one of "
+                         f"{', '.join(rootcause.EXPLAINABLE)}")
+    source = _open_valid_source(args.data)
+    market = args.market.upper()
+    if market not in source.markets():
+        raise InputError(f"market {market} has no orders in {source.description}")
+    result = rootcause.explain(source, market, args.metric, baseline, current, top=args.top)
+    doc = rootcause.explain_to_dict(result)
+    if args.format == "json":
+        print(json.dumps(doc, indent=2, allow_nan=False))
+    else:
+        report.print_explanation(doc)
+    return 0
+
+
 def _cmd_tag(args: argparse.Namespace) -> int:
     from shopcx.tagging import tag_csv
 
@@ -194,7 +233,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis,
-            "tag": _cmd_tag, "run": _cmd_run}
+            "explain": _cmd_explain, "tag": _cmd_tag, "run": _cmd_run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

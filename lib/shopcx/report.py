@@ -13,7 +13,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["format_interval", "format_value", "kpis_long_frame", "print_kpi_table"]
+__all__ = ["format_interval", "format_value", "kpis_long_frame", "print_explanation",
+           "print_kpi_table"]
 
 
 def format_value(kind: str, value: Any) -> str:
@@ -107,3 +108,31 @@ def print_kpi_table(kpis: pd.DataFrame, market: str, period: Any, by: str | None
             cells.append(format_value(r["kind"], g.loc[r["kpi"], "value"]))
         table.add_row(r["kpi"], *cells)
     console.print(table)
+
+
+def print_explanation(doc: dict[str, Any], console: Console | None = None) -> None:
+    """Print an ``explain`` result: the change, then drivers ranked, as a terminal table."""
+    console = console or _console()
+    b, c = doc["baseline"], doc["current"]
+    pts = "n/a" if doc["change"] is None else f"{doc['change'] * 100:+.2f} pts"
+    console.print(f"{doc['metric']} in {doc['market']}: "
+                  f"{format_value('proportion', b['value'])} ({b['start']} to {b['end']}) → "
+                  f"{format_value('proportion', c['value'])} ({c['start']} to {c['end']}), {pts}")
+    for title, rows in (("drivers", doc["drivers"]), ("by cancel reason and stage",
+                                                      doc.get("breakdown", [])[:8])):
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left")
+        for col in ("dimension", "segment", "contribution", "share of change", "effect",
+                    "rate before → after", "share before → after", "95% interval", ""):
+            table.add_column(col, justify="left" if col in ("dimension", "segment") else "right")
+        for r in rows:
+            table.add_row(
+                r["dimension"], str(r["key"]), f"{r['contribution'] * 100:+.2f} pts",
+                "" if r["share_of_change"] is None else f"{r['share_of_change']:.0%}",
+                r["effect"],
+                f"{r['baseline_value']:.1%} → {r['current_value']:.1%}",
+                f"{r['baseline_share']:.1%} → {r['current_share']:.1%}",
+                f"{r['ci_low'] * 100:+.2f}..{r['ci_high'] * 100:+.2f}",
+                "noise" if r["noise"] else "")
+        console.print(table)

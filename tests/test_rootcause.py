@@ -1,0 +1,130 @@
+"""Root cause: exact decomposition, planted causes, mix shifts and a no-change control."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shopcx.cli import main
+from shopcx.rootcause import decompose, explain
+
+from .conftest import tiny_tables, write_tables
+
+BASE, CUR = ("2026-10-01", "2026-11-01"), ("2026-11-01", "2026-12-01")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(0, 60),
+                          st.integers(0, 60)), min_size=1, max_size=8))
+def test_contributions_add_up_to_the_change(cells: list[tuple[int, int, int, int]]) -> None:
+    rows0 = [(f"s{i}", min(a, b), b) for i, (a, b, _, _) in enumerate(cells) if b > 0]
+    rows1 = [(f"s{i}", min(c, d), d) for i, (_, _, c, d) in enumerate(cells) if d > 0]
+    if not rows0 or not rows1:
+        return
+    b = pd.DataFrame(rows0, columns=["key", "x", "n"])
+    c = pd.DataFrame(rows1, columns=["key", "x", "n"])
+    d = decompose(b, c)
+    change = c["x"].sum() / c["n"].sum() - b["x"].sum() / b["n"].sum()
+    assert abs(d["contribution"].sum() - change) < 1e-9
+    assert np.allclose(d["contribution"], d["rate_effect"] + d["mix_effect"])
+
+
+def _tables(spec: list[tuple[str, str, str, str, int, int]]) -> dict[str, pd.DataFrame]:
+    """Orders from (month, carrier, payment, seller, orders, cancelled) cells."""
+    orders, cancels = [], []
+    n = 0
+    for month, carrier, payment, seller, count, cancelled in spec:
+        start = pd.Timestamp(month)
+        for k in range(count):
+            n += 1
+            created = start + pd.Timedelta(minutes=37 * k % (27 * 24 * 60))
+            orders.append({"order_id": f"O{n}", "market": "US", "buyer_id": f"B{n}",
+                           "seller_id": seller, "category": "Home", "sales_channel": "search",
+                           "fulfillment": "seller_shipped", "payment_method": payment,
+                           "carrier": carrier, "gmv_usd": 10.0, "created_at": created,
+                           "paid_at": created, "shipped_at": created + pd.Timedelta(days=1),
+                           "delivered_at": pd.NaT})
+            if k < cancelled:
+                t = created + pd.Timedelta(days=2)
+                cancels.append({"request_id": f"R{n}", "order_id": f"O{n}",
+                                "initiator": "platform", "reason": "delivery_too_slow",
+                                "requested_at": t, "outcome": "approved", "resolved_at": t,
+                                "auto_resolved": False})
+    tiny = tiny_tables()
+    return {"orders": pd.DataFrame(orders), "cancellations": pd.DataFrame(cancels),
+            "contacts": tiny["contacts"].iloc[0:0], "feedback": tiny["feedback"].iloc[0:0]}
+
+
+def _explain(spec, metric: str = "cancellation_rate") -> dict:
+    return explain(_tables(spec), "US", metric, BASE, CUR, top=0)
+
+
+def test_a_carrier_rate_change_is_found_first() -> None:
+    spec = []
+    for month in (BASE[0], CUR[0]):
+        for carrier in ("A", "B", "C"):
+            bad = month == CUR[0] and carrier == "B"
+            spec.append((month, carrier, "card", f"S-{carrier}", 300, 90 if bad else 15))
+    r = _explain(spec)
+    top = r["drivers_table"].iloc[0]
+    assert (top["dimension"], top["key"], top["effect"]) == ("carrier", "B", "rate")
+    assert not top["noise"]
+    assert top["contribution"] == pytest.approx(r["change"])  # all of the change
+    by_dim = r["all_segments"].groupby("dimension")["contribution"].sum()
+    assert np.allclose(by_dim, r["change"], atol=1e-12)
+
+
+def test_a_pure_mix_shift_is_reported_as_mix() -> None:
+    # cod cancels 30%, card 5%, in both months; cod grows from 20% to 50% of orders
+    spec = [(BASE[0], "A", "cod", "S1", 200, 60), (BASE[0], "A", "card", "S1", 800, 40),
+            (CUR[0], "A", "cod", "S1", 500, 150), (CUR[0], "A", "card", "S1", 500, 25)]
+    r = _explain(spec)
+    pay = r["drivers_table"].query("dimension == 'payment_method'").set_index("key")
+    assert pay.loc["cod", "effect"] == "mix" and pay.loc["card", "effect"] == "mix"
+    assert pay.loc["cod", "rate_effect"] == pytest.approx(0.0)
+    assert pay["contribution"].sum() == pytest.approx(0.175 - 0.10)
+
+
+def test_no_change_reports_no_significant_driver() -> None:
+    rng = np.random.default_rng(1)
+    spec = []
+    for month in (BASE[0], CUR[0]):
+        for carrier in "ABCDEF":
+            for seller in ("S1", "S2", "S3"):
+                spec.append((month, carrier, "card", seller, 120,
+                             int(rng.binomial(120, 0.1))))
+    r = _explain(spec)
+    assert not (~r["drivers_table"]["noise"]).any()
+
+
+def test_explain_command(tmp_path, capsys) -> None:
+    spec = []
+    for month in (BASE[0], CUR[0]):
+        for carrier in ("A", "B"):
+            spec.append((month, carrier, "card", "S1", 200,
+                         60 if (month == CUR[0] and carrier == "B") else 10))
+    data = write_tables(_tables(spec), tmp_path / "data", "parquet")
+    args = ["explain", "--data", str(data), "--market", "US", "--metric", "cancellation_rate",
+            "--baseline", "2026-10-01:2026-11-01", "--current", "2026-11-01:2026-12-01",
+            "--format", "json"]
+    assert main(args) == 0
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["metric"] == "cancellation_rate" and doc["market"] == "US"
+    assert doc["baseline"]["value"] == pytest.approx(20 / 400)
+    assert doc["current"]["value"] == pytest.approx(70 / 400)
+    assert doc["change"] == pytest.approx(0.125)
+    first = doc["drivers"][0]
+    assert (first["dimension"], first["key"], first["effect"]) == ("carrier", "B", "rate")
+    assert set(first) >= {"contribution", "share_of_change", "baseline_value", "current_value",
+                          "baseline_share", "current_share"}
+    bad = args.copy()
+    bad[bad.index("--metric") + 1] = "orders"
+    assert main(bad) == 2
+    bad = args.copy()
+    bad[bad.index("--baseline") + 1] = "2026-10-01"
+    assert main(bad) == 2
