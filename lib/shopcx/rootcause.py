@@ -38,13 +38,14 @@ from scipy.stats import norm
 
 from shopcx.errors import InputError
 from shopcx.metrics import INITIATORS, STAGES, order_facts, parse_period, request_facts
+from shopcx.segments import with_buyer_segment
 from shopcx.sources import load_source
 from shopcx.stats import Z95, benjamini_hochberg
 
 __all__ = ["EXPLAINABLE", "decompose", "explain", "explain_to_dict"]
 
 ORDER_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier",
-                    "seller_id")
+                    "seller_id", "buyer_segment")
 CANCEL_DIMENSIONS = ("cancel_reason", "cancel_stage")
 
 
@@ -120,7 +121,7 @@ def decompose(baseline: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
 
 def _units(source: Any, metric: str, market: str, start: Any, end: Any) -> ibis.Table:
     spec = EXPLAINABLE[metric]
-    facts = order_facts(source, market, start, end)
+    facts = with_buyer_segment(source, order_facts(source, market, start, end), market, start)
     if spec.unit == "requests":
         r = request_facts(source, facts)
         dims = facts.select("order_id", *ORDER_DIMENSIONS, *CANCEL_DIMENSIONS)
