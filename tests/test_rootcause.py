@@ -128,3 +128,27 @@ def test_explain_command(tmp_path, capsys) -> None:
     bad = args.copy()
     bad[bad.index("--baseline") + 1] = "2026-10-01"
     assert main(bad) == 2
+
+
+def test_ratio_decomposition_uses_poisson_variance() -> None:
+    b = pd.DataFrame({"key": ["A", "B"], "x": [10, 10], "n": [100, 100]})
+    c = pd.DataFrame({"key": ["A", "B"], "x": [50, 10], "n": [100, 100]})
+    d = decompose(b, c, kind="ratio").set_index("key")
+    assert d.loc["A", "contribution"] == pytest.approx(0.2)
+    assert d.loc["A", "mix_effect"] == pytest.approx(0.0)
+    # var = ((.5 + .5) / 2)^2 x (0.1 / 100 + 0.5 / 100) = 0.0015
+    half = 1.959964 * np.sqrt(0.0015)
+    assert d.loc["A", "ci_high"] - d.loc["A", "contribution"] == pytest.approx(half)
+
+
+def test_contacts_per_order_on_the_tiny_fixture(tiny: dict) -> None:
+    # September cohort: O8, no contacts. October: C1 C2 C3 (O1), C4 C5 (O3), C7 (O4)
+    # are the period's contacts about cohort orders: 6 contacts / 6 orders
+    r = explain(tiny, "US", "cpo", ("2026-09-01", "2026-10-01"), ("2026-10-01", "2026-11-01"),
+                top=0)
+    assert (r["baseline"]["value"], r["current"]["value"]) == (0.0, 1.0)
+    by_dim = r["all_segments"].groupby("dimension")["contribution"].sum()
+    assert np.allclose(by_dim, 1.0)
+    r = explain(tiny, "US", "cancel_cpo", ("2026-09-01", "2026-10-01"),
+                ("2026-10-01", "2026-11-01"), top=0)
+    assert r["current"]["value"] == pytest.approx(5 / 6)  # C7 is where-is-my-order

@@ -1,5 +1,11 @@
 """Root cause of a rate's change between two periods: exact rate/mix decomposition.
 
+Rates over orders (cancellation rates, stage exits, seller-fault rate), over
+buyer requests (success rate), and contacts per order (``cpo``, ``cancel_cpo``:
+here the contacts of the period *about orders of the cohort*, so that
+segments add up; contacts without an order or about older orders are left
+out, which makes these values lower than the dictionary's CPO).
+
 For a rate ``R = Σ_s w_s r_s`` over the segments ``s`` of one dimension
 (``w_s`` the segment's share of the denominator, ``r_s`` its own rate), the
 change between a baseline (0) and a current period (1) splits exactly into
@@ -36,8 +42,16 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from shopcx.contract import CANCEL_CONTACT_REASONS
 from shopcx.errors import InputError
-from shopcx.metrics import INITIATORS, STAGES, order_facts, parse_period, request_facts
+from shopcx.metrics import (
+    INITIATORS,
+    STAGES,
+    order_facts,
+    parse_period,
+    period_contacts,
+    request_facts,
+)
 from shopcx.segments import with_buyer_segment
 from shopcx.sources import load_source
 from shopcx.stats import Z95, benjamini_hochberg
@@ -52,8 +66,10 @@ CANCEL_DIMENSIONS = ("cancel_reason", "cancel_stage")
 @dataclass(frozen=True)
 class _Metric:
     unit: str  # "orders" or "requests"
-    flag: Any  # function of the unit table -> boolean column
+    flag: Any  # function of the unit table -> boolean (or count) column
     unit_filter: Any = None
+    kind: str = "proportion"  # or "ratio": a count per unit (Poisson variance)
+    contacts: tuple[str, ...] | None = None  # contact reasons counted per order
 
 
 def _metrics() -> dict[str, _Metric]:
@@ -64,6 +80,9 @@ def _metrics() -> dict[str, _Metric]:
             "requests", lambda t: t.outcome == "approved",
             lambda t: t.outcome.isin(("approved", "rejected"))),
     }
+    m["cpo"] = _Metric("orders", lambda t: t._contacts, kind="ratio", contacts=())
+    m["cancel_cpo"] = _Metric("orders", lambda t: t._contacts, kind="ratio",
+                              contacts=CANCEL_CONTACT_REASONS)
     for i in INITIATORS:
         m[f"cancellation_rate_{i}"] = _Metric(
             "orders", lambda t, i=i: (t.cancel_initiator == i).fill_null(False))
@@ -77,7 +96,8 @@ EXPLAINABLE = _metrics()
 """The metrics ``explain`` decomposes (rates over orders or over buyer requests)."""
 
 
-def decompose(baseline: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+def decompose(baseline: pd.DataFrame, current: pd.DataFrame,
+              kind: str = "proportion") -> pd.DataFrame:
     """Rate/mix decomposition of one dimension from per-segment counts.
 
     ``baseline`` and ``current`` have columns ``key``, ``x`` (numerator) and
@@ -105,8 +125,9 @@ def decompose(baseline: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
                         "baseline_value": r0, "current_value": r1, "rate_effect": rate,
                         "mix_effect": mix, "contribution": rate + mix,
                         "baseline_orders": t["n_0"], "current_orders": t["n_1"]})
-    var = ((w0 + w1) / 2) ** 2 * (r0 * (1 - r0) / t["n_0"].where(t["n_0"] > 0)
-                                  + r1 * (1 - r1) / t["n_1"].where(t["n_1"] > 0)).fillna(0.0)
+    s0, s1 = (r0, r1) if kind == "ratio" else (r0 * (1 - r0), r1 * (1 - r1))  # Poisson
+    var = ((w0 + w1) / 2) ** 2 * (s0 / t["n_0"].where(t["n_0"] > 0)
+                                  + s1 / t["n_1"].where(t["n_1"] > 0)).fillna(0.0)
     se = np.sqrt(var)
     out["ci_low"], out["ci_high"] = out["contribution"] - Z95 * se, out["contribution"] + Z95 * se
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -122,6 +143,13 @@ def decompose(baseline: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
 def _units(source: Any, metric: str, market: str, start: Any, end: Any) -> ibis.Table:
     spec = EXPLAINABLE[metric]
     facts = with_buyer_segment(source, order_facts(source, market, start, end), market, start)
+    if spec.contacts is not None:  # contacts of the period about each order
+        c = period_contacts(source, market, start, end)
+        if spec.contacts:
+            c = c.filter(c.reason.isin(spec.contacts))
+        per = c.group_by("order_id").aggregate(_contacts=c.count())
+        facts = facts.left_join(per, "order_id").drop("order_id_right")
+        facts = facts.mutate(_contacts=facts._contacts.fill_null(0))
     if spec.unit == "requests":
         r = request_facts(source, facts)
         dims = facts.select("order_id", *ORDER_DIMENSIONS, *CANCEL_DIMENSIONS)
@@ -169,7 +197,8 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
               else totals["current"] - totals["baseline"])
     parts = []
     for dim in dims:
-        d = decompose(_counts(source, ub, dim), _counts(source, uc, dim))
+        d = decompose(_counts(source, ub, dim), _counts(source, uc, dim),
+                      EXPLAINABLE[metric].kind)
         parts.append(d.assign(dimension=dim))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     table["share_of_change"] = table["contribution"] / change if change else np.nan
