@@ -32,17 +32,20 @@ def test_contributions_add_up_to_the_change(cells: list[tuple[int, int, int, int
     assert np.allclose(d["contribution"], d["rate_effect"] + d["mix_effect"])
 
 
-def _tables(spec: list[tuple[str, str, str, str, int, int]]) -> dict[str, pd.DataFrame]:
-    """Orders from (month, carrier, payment, seller, orders, cancelled) cells."""
+def _tables(spec: list[tuple]) -> dict[str, pd.DataFrame]:
+    """Orders from (month, carrier, payment, seller, orders, cancelled[, category[, reason]])."""
     orders, cancels = [], []
     n = 0
-    for month, carrier, payment, seller, count, cancelled in spec:
+    for month, carrier, payment, seller, count, cancelled, *more in spec:
+        category = more[0] if more else "Home"
+        reason = more[1] if len(more) > 1 else "delivery_too_slow"
+        initiator = "seller" if reason == "out_of_stock" else "platform"
         start = pd.Timestamp(month)
         for k in range(count):
             n += 1
             created = start + pd.Timedelta(minutes=37 * k % (27 * 24 * 60))
             orders.append({"order_id": f"O{n}", "market": "US", "buyer_id": f"B{n}",
-                           "seller_id": seller, "category": "Home", "sales_channel": "search",
+                           "seller_id": seller, "category": category, "sales_channel": "search",
                            "fulfillment": "seller_shipped", "payment_method": payment,
                            "carrier": carrier, "gmv_usd": 10.0, "created_at": created,
                            "paid_at": created, "shipped_at": created + pd.Timedelta(days=1),
@@ -50,7 +53,7 @@ def _tables(spec: list[tuple[str, str, str, str, int, int]]) -> dict[str, pd.Dat
             if k < cancelled:
                 t = created + pd.Timedelta(days=2)
                 cancels.append({"request_id": f"R{n}", "order_id": f"O{n}",
-                                "initiator": "platform", "reason": "delivery_too_slow",
+                                "initiator": initiator, "reason": reason,
                                 "requested_at": t, "outcome": "approved", "resolved_at": t,
                                 "auto_resolved": False})
     tiny = tiny_tables()
@@ -82,10 +85,77 @@ def test_a_pure_mix_shift_is_reported_as_mix() -> None:
     spec = [(BASE[0], "A", "cod", "S1", 200, 60), (BASE[0], "A", "card", "S1", 800, 40),
             (CUR[0], "A", "cod", "S1", 500, 150), (CUR[0], "A", "card", "S1", 500, 25)]
     r = _explain(spec)
-    pay = r["drivers_table"].query("dimension == 'payment_method'").set_index("key")
+    top = r["drivers_table"].iloc[0]
+    assert (top["dimension"], top["key"], top["effect"]) == ("payment_method", "cod", "mix")
+    pay = r["all_segments"].query("dimension == 'payment_method'").set_index("key")
     assert pay.loc["cod", "effect"] == "mix" and pay.loc["card", "effect"] == "mix"
+    # card held against the change (its share fell): a segment, not a driver
+    assert "card" not in set(r["drivers_table"]["key"])
     assert pay.loc["cod", "rate_effect"] == pytest.approx(0.0)
     assert pay["contribution"].sum() == pytest.approx(0.175 - 0.10)
+
+
+def test_a_sellers_out_of_stock_burst_is_the_seller_not_its_carrier() -> None:
+    # carrier A ships for S1 and S2, carrier B for S3 and S4; in November S1 runs out of
+    # stock: 90 more seller cancellations. Carrier A moved only because of S1.
+    spec = []
+    for month in (BASE[0], CUR[0]):
+        for carrier, sellers in (("A", ("S1", "S2")), ("B", ("S3", "S4"))):
+            for seller in sellers:
+                spec.append((month, carrier, "card", seller, 250, 10))
+                if month == CUR[0] and seller == "S1":
+                    spec.append((month, carrier, "card", seller, 90, 90, "Home", "out_of_stock"))
+    r = _explain(spec)
+    top = r["drivers_table"].iloc[0]
+    assert (top["dimension"], top["key"]) == ("seller_id", "S1")
+    assert not top["noise"]
+    # 100/1090 - 10/250 = 0.0917... of S1's rate; the change is 130/1090 - 40/1000
+    assert r["change"] == pytest.approx(130 / 1090 - 0.04)
+    assert top["contribution"] == pytest.approx(100 / 1090 - 10 / 1000)
+    seg = r["all_segments"].set_index(["dimension", "key"])
+    assert seg.loc[("carrier", "A"), "redundant_with"] == "seller_id=S1"
+    assert "A" not in set(r["drivers_table"].query("dimension == 'carrier'")["key"])
+    first = r["breakdown_table"].iloc[0]
+    assert (first["dimension"], first["key"]) == ("cancel_reason", "out_of_stock")
+    assert first["contribution"] == pytest.approx(90 / 1090)
+
+
+def test_a_cause_in_one_combination_of_two_dimensions() -> None:
+    # nine carrier x category cells of 300 orders (100 per seller), 10% cancelled;
+    # in November carrier B's Beauty orders cancel 40%: neither B nor Beauty alone
+    spec = []
+    for month in (BASE[0], CUR[0]):
+        for carrier in "ABC":
+            for category in ("Home", "Beauty", "Phones"):
+                bad = month == CUR[0] and (carrier, category) == ("B", "Beauty")
+                for seller in ("S1", "S2", "S3"):
+                    spec.append((month, carrier, "card", seller, 100, 40 if bad else 10,
+                                 category))
+    r = _explain(spec)
+    top = r["drivers_table"].iloc[0]
+    assert (top["dimension"], top["key"]) == ("category × carrier", "Beauty × B")
+    assert top["contribution"] == pytest.approx(90 / 2700) == pytest.approx(r["change"])
+    assert (top["effect"], top["noise"]) == ("rate", False)
+    assert (top["baseline_value"], top["current_value"]) == (pytest.approx(0.1),
+                                                           pytest.approx(0.4))
+    seg = r["all_segments"].set_index(["dimension", "key"])
+    assert seg.loc[("carrier", "B"), "redundant_with"] == "category × carrier=Beauty × B"
+    assert seg.loc[("category", "Beauty"), "redundant_with"] == "category × carrier=Beauty × B"
+    others = r["drivers_table"].iloc[1:]
+    assert others["noise"].all()  # nothing else is a significant driver
+
+
+def test_a_single_carrier_cause_is_not_split_into_combinations() -> None:
+    spec = []
+    for month in (BASE[0], CUR[0]):
+        for carrier in "ABC":
+            for category in ("Home", "Beauty", "Phones"):
+                bad = month == CUR[0] and carrier == "B"
+                spec.append((month, carrier, "card", "S1", 300, 120 if bad else 30, category))
+    r = _explain(spec)
+    top = r["drivers_table"].iloc[0]
+    assert (top["dimension"], top["key"]) == ("carrier", "B")
+    assert r["combinations_table"].empty
 
 
 def test_no_change_reports_no_significant_driver() -> None:

@@ -114,25 +114,40 @@ def print_explanation(doc: dict[str, Any], console: Console | None = None) -> No
     """Print an ``explain`` result: the change, then drivers ranked, as a terminal table."""
     console = console or _console()
     b, c = doc["baseline"], doc["current"]
-    pts = "n/a" if doc["change"] is None else f"{doc['change'] * 100:+.2f} pts"
-    console.print(f"{doc['metric']} in {doc['market']}: "
-                  f"{format_value('proportion', b['value'])} ({b['start']} to {b['end']}) → "
-                  f"{format_value('proportion', c['value'])} ({c['start']} to {c['end']}), {pts}")
-    for title, rows in (("drivers", doc["drivers"]), ("by cancel reason and stage",
-                                                      doc.get("breakdown", [])[:8])):
-        if not rows:
-            continue
-        table = Table(title=title, title_justify="left")
+    ratio = doc.get("kind") == "ratio"
+
+    def value(v: float | None) -> str:
+        return "n/a" if v is None else (f"{v:.3f}" if ratio else f"{v:.1%}")
+
+    def change(v: float | None) -> str:
+        return "n/a" if v is None else (f"{v:+.3f}" if ratio else f"{v * 100:+.2f} pts")
+
+    console.print(f"{doc['metric']} in {doc['market']}: {value(b['value'])} "
+                  f"({b['start']} to {b['end']}) → {value(c['value'])} "
+                  f"({c['start']} to {c['end']}), {change(doc['change'])}")
+    if doc["drivers"]:
+        table = Table(title="drivers (largest contribution first)", title_justify="left")
         for col in ("dimension", "segment", "contribution", "share of change", "effect",
-                    "rate before → after", "share before → after", "95% interval", ""):
+                    "value before → after", "share before → after", "95% interval", ""):
             table.add_column(col, justify="left" if col in ("dimension", "segment") else "right")
-        for r in rows:
+        for r in doc["drivers"]:
+            note = ("follows the market" if r.get("follows_market")
+                    else "noise" if r["noise"] else "")
             table.add_row(
-                r["dimension"], str(r["key"]), f"{r['contribution'] * 100:+.2f} pts",
+                r["dimension"], str(r["key"]), change(r["contribution"]),
                 "" if r["share_of_change"] is None else f"{r['share_of_change']:.0%}",
-                r["effect"],
-                f"{r['baseline_value']:.1%} → {r['current_value']:.1%}",
+                r["effect"], f"{value(r['baseline_value'])} → {value(r['current_value'])}",
                 f"{r['baseline_share']:.1%} → {r['current_share']:.1%}",
-                f"{r['ci_low'] * 100:+.2f}..{r['ci_high'] * 100:+.2f}",
-                "noise" if r["noise"] else "")
+                f"{change(r['ci_low'])}..{change(r['ci_high'])}", note)
+        console.print(table)
+    rows = doc.get("breakdown", [])[:8]
+    if rows:
+        table = Table(title="what kind of cancellations moved", title_justify="left")
+        for col in ("", "value", "contribution", "share of change", "orders before → after"):
+            table.add_column(col, justify="left" if col in ("", "value") else "right")
+        for r in rows:
+            table.add_row(r["dimension"].replace("cancel_", ""), str(r["key"]),
+                          change(r["contribution"]),
+                          "" if r["share_of_change"] is None else f"{r['share_of_change']:.0%}",
+                          f"{r['baseline_share']:.1%} → {r['current_share']:.1%}")
         console.print(table)

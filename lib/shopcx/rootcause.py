@@ -22,14 +22,33 @@ the binomial variance of the segment rates; a driver is marked ``noise`` unless
 its contribution is significant after Benjamini-Hochberg control across all the
 segments searched.
 
-Drivers are ranked across dimensions by how much a segment pushed the rate in
-the direction of the change *beyond its proportional share* of it,
-``sign(change) × (contribution − w̄ × change)`` with ``w̄`` the segment's mean
-share: a large segment that merely follows the market does not crowd out the
-segment that caused it, and segments that held against the trend come last. For cancellation metrics the cancel reason
-and stage are reported separately as ``breakdown`` (what kind of
-cancellations moved), since they describe the metric itself rather than a
-group of orders.
+Not every segment with a large contribution is a cause: a segment holding 40%
+of the orders contributes about 40% of any market-wide change. A segment's
+*surprise* is how far it pushed the rate beyond its proportional share,
+``contribution − w̄ × change`` (``w̄`` its mean share of the denominator), with
+a variance from the same binomial (or Poisson) counts. Drivers are the
+segments with positive surprise, ranked by absolute contribution; a driver is
+``noise`` unless both its contribution and its surprise are significant after
+Benjamini-Hochberg.
+
+Redundant findings are pruned, using the counts of every pair of dimensions:
+
+* ``S`` *reflects* ``D`` (another dimension) when at least 75% of ``S``'s
+  contribution comes from orders also in ``D`` and those orders' rate did not
+  move significantly more than the rest of ``D`` (payment method "wallet" rose
+  only because its parcels travel with the failing carrier); or when ``S`` lies
+  within ``D`` (90% of its orders) and both contributions sit in the overlap.
+  Then ``S`` is dropped from the drivers and names ``D`` in ``redundant_with``:
+  a carrier that only reflects one seller's out-of-stock burst gives way to
+  the seller.
+* A *combination* of two dimensions (carrier × category, say) is a driver when
+  it is significant and holds at least 75% of the contribution of *each* of
+  its two segments without being contained in either: it explains clearly
+  more than either alone, and both are dropped in its favour.
+
+For cancellation metrics the cancel reason and stage are reported separately
+as ``breakdown`` (what kind of cancellations moved), since they describe the
+metric itself rather than a group of orders.
 """
 
 from __future__ import annotations
@@ -161,66 +180,289 @@ def _units(source: Any, metric: str, market: str, start: Any, end: Any) -> ibis.
     return units.mutate(_flag=spec.flag(units))
 
 
-def _counts(source: Any, units: ibis.Table, dim: str) -> pd.DataFrame:
-    keyed = units.mutate(key=units[dim].cast("string").fill_null("(none)"))
-    t = source.execute(keyed.group_by("key").aggregate(x=keyed._flag.sum(), n=keyed.count()))
+THETA = 0.75
+"""Share of a segment's contribution that must lie in an overlap to call it redundant."""
+WITHIN = 0.9
+"""Share of a segment's orders inside another segment for it to lie within it."""
+SEP = " × "
+
+
+def _counts(source: Any, units: ibis.Table, dims: tuple[str, ...]) -> pd.DataFrame:
+    keyed = units.mutate(**{f"_k{i}": units[d].cast("string").fill_null("(none)")
+                            for i, d in enumerate(dims)})
+    keys = [f"_k{i}" for i in range(len(dims))]
+    t = source.execute(keyed.group_by(keys).aggregate(x=keyed._flag.sum(), n=keyed.count()))
+    t["key"] = t[keys].astype(str).agg(SEP.join, axis=1) if len(keys) > 1 else t[keys[0]]
     t["x"] = t["x"].fillna(0).astype(float)
     t["n"] = t["n"].astype(float)
-    return t
+    return t.drop(columns=keys)[["key", "x", "n"]]
+
+
+def _variance(x: Any, n: Any, kind: str) -> Any:
+    """Variance of a count ``x`` of ``n`` units: binomial, or Poisson for ratios."""
+    if kind == "ratio":
+        return x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n > 0, x * (1 - x / np.where(n > 0, n, 1)), 0.0)
+
+
+def _surprise(t: pd.DataFrame, totals: dict[str, tuple[float, float]], change: float,
+              kind: str) -> pd.DataFrame:
+    """Surprise (contribution beyond the proportional share), its standard error, p-value."""
+    (x0_all, n0_all), (x1_all, n1_all) = totals["baseline"], totals["current"]
+    x0, n0, x1, n1 = (t[c].to_numpy(float) for c in ("x_0", "n_0", "x_1", "n_1"))
+    w = ((n0 / n0_all if n0_all else 0 * n0) + (n1 / n1_all if n1_all else 0 * n1)) / 2
+    out = pd.DataFrame(index=t.index)
+    out["surprise"] = t["contribution"].to_numpy() - w * change
+    var = np.zeros(len(t))
+    for x, n, xa, na in ((x0, n0, x0_all, n0_all), (x1, n1, x1_all, n1_all)):
+        if na:
+            var += ((1 - w) ** 2 * _variance(x, n, kind)
+                    + w ** 2 * _variance(xa - x, na - n, kind)) / na ** 2
+    se = np.sqrt(var)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, out["surprise"].abs() / se,
+                     np.where(out["surprise"].abs() > 1e-12, np.inf, 0.0))
+    out["surprise_se"] = se
+    out["surprise_p"] = 2 * norm.sf(z)
+    return out
+
+
+def _table(c0: pd.DataFrame, c1: pd.DataFrame, totals: dict[str, tuple[float, float]],
+           change: float, kind: str) -> pd.DataFrame:
+    """Decomposition of one dimension (or pair) with raw counts and surprise."""
+    d = decompose(c0, c1, kind)
+    raw = c0.merge(c1, on="key", how="outer", suffixes=("_0", "_1")).fillna(0.0)
+    d = d.merge(raw, on="key", how="left")
+    return pd.concat([d, _surprise(d, totals, change, kind)], axis=1)
+
+
+def _adjust(table: pd.DataFrame, change: float) -> pd.DataFrame:
+    """Benjamini-Hochberg over a family of segments; ``noise`` and ``distinct`` flags."""
+    if table.empty:
+        return table.assign(p_adjusted=[], surprise_p_adjusted=[], noise=[], distinct=[])
+    _, table["p_adjusted"] = benjamini_hochberg(table["p_value"].to_numpy())
+    _, table["surprise_p_adjusted"] = benjamini_hochberg(table["surprise_p"].to_numpy())
+    table["noise"] = ~(table["p_adjusted"] < 0.05)
+    direction = 1.0 if change >= 0 else -1.0
+    table["distinct"] = (table["surprise_p_adjusted"] < 0.05) & (
+        direction * table["surprise"] > 0)
+    return table
+
+
+def _same_way(value: float, change: float) -> bool:
+    return value * (1.0 if change >= 0 else -1.0) > 1e-12
+
+
+class _Overlaps:
+    """Counts of every pair of dimensions, to compare a segment with another."""
+
+    def __init__(self, pairs: dict[tuple[str, str], pd.DataFrame],
+                 totals: dict[str, tuple[float, float]], change: float, kind: str) -> None:
+        self.pairs, self.totals, self.change, self.kind = pairs, totals, change, kind
+
+    def cell(self, a: pd.Series, b: pd.Series) -> pd.Series | None:
+        if (a["dimension"], b["dimension"]) in self.pairs:
+            t, key = self.pairs[a["dimension"], b["dimension"]], a["key"] + SEP + b["key"]
+        elif (b["dimension"], a["dimension"]) in self.pairs:
+            t, key = self.pairs[b["dimension"], a["dimension"]], b["key"] + SEP + a["key"]
+        else:
+            return None
+        row = t[t["key"] == key]
+        return None if row.empty else row.iloc[0]
+
+    def _moved_more(self, cell: pd.Series, outer: pd.Series) -> bool:
+        """Did the overlap's rate move significantly more (in the change's way) than the rest?"""
+        rest = {k: outer[k] - cell[k] for k in ("x_0", "n_0", "x_1", "n_1")}
+        if min(cell["n_0"], cell["n_1"], rest["n_0"], rest["n_1"]) <= 0:
+            return False
+        diff = ((cell["x_1"] / cell["n_1"] - cell["x_0"] / cell["n_0"])
+                - (rest["x_1"] / rest["n_1"] - rest["x_0"] / rest["n_0"]))
+        var = sum(float(_variance(np.float64(x[f"x_{p}"]), np.float64(x[f"n_{p}"]), self.kind))
+                  / x[f"n_{p}"] ** 2 for x in (cell, rest) for p in (0, 1))
+        if not _same_way(diff, self.change):
+            return False
+        return var == 0 or abs(diff) / np.sqrt(var) > Z95
+
+    def relation(self, s: pd.Series, d: pd.Series) -> str | None:
+        """``"reflects"`` when ``s`` only reflects ``d``, ``"reflected"`` for the reverse."""
+        cell = self.cell(s, d)
+        if cell is None:
+            return None
+        (_, n0), (_, n1) = self.totals["baseline"], self.totals["current"]
+        c = (cell["x_1"] / n1 if n1 else 0.0) - (cell["x_0"] / n0 if n0 else 0.0)
+        if not _same_way(c, self.change):
+            return None
+        in_s = c / s["contribution"] >= THETA if _same_way(s["contribution"], self.change) \
+            else False
+        in_d = c / d["contribution"] >= THETA if _same_way(d["contribution"], self.change) \
+            else False
+
+        def within(inner: pd.Series) -> bool:
+            shares = [cell[f"n_{p}"] / inner[f"n_{p}"] for p in (0, 1) if inner[f"n_{p}"] > 0]
+            return bool(shares) and min(shares) >= WITHIN
+
+        if in_s and in_d:
+            if within(d):  # also when both are the same orders: keep the higher-ranked
+                return "reflects"
+            if within(s):
+                return "reflected"
+            return None  # a combination of the two: see the combination search
+        if in_s and not self._moved_more(cell, d):
+            return "reflects"
+        if in_d and not self._moved_more(cell, s):
+            return "reflected"
+        return None
+
+
+def _combinations(pairs: dict[tuple[str, str], pd.DataFrame], one: pd.DataFrame,
+                  change: float) -> pd.DataFrame:
+    """Two-dimension cells that hold most of both their segments' contributions."""
+    found = []
+    by_key = one.set_index(["dimension", "key"]).sort_index()
+    for (a, b), t in pairs.items():
+        if t.empty:
+            continue
+        keys = t["key"].str.split(SEP, n=1, expand=True, regex=False)
+        ca = by_key.loc[list(zip([a] * len(t), keys[0], strict=True)), "contribution"].to_numpy()
+        cb = by_key.loc[list(zip([b] * len(t), keys[1], strict=True)), "contribution"].to_numpy()
+        na = by_key.loc[list(zip([a] * len(t), keys[0], strict=True)), ["n_0", "n_1"]].to_numpy()
+        nb = by_key.loc[list(zip([b] * len(t), keys[1], strict=True)), ["n_0", "n_1"]].to_numpy()
+        cells = t[["n_0", "n_1"]].to_numpy()
+        sign = 1.0 if change >= 0 else -1.0
+        c = t["contribution"].to_numpy() * sign
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ok = ((c > 1e-12) & (ca * sign > 1e-12) & (cb * sign > 1e-12)
+                  & (c >= THETA * ca * sign) & (c >= THETA * cb * sign)
+                  & (np.nanmin(np.where(na > 0, cells / na, np.inf), axis=1) < WITHIN)
+                  & (np.nanmin(np.where(nb > 0, cells / nb, np.inf), axis=1) < WITHIN)
+                  & ~t["noise"].to_numpy() & t["distinct"].to_numpy())
+        if ok.any():
+            hit = t[ok].copy()
+            hit["dimension"] = a + SEP + b
+            hit["parents"] = [((a, x), (b, y)) for x, y in zip(keys[0][ok], keys[1][ok],
+                                                               strict=True)]
+            found.append(hit)
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+
+
+def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
+           change: float, candidates: int = 40) -> pd.DataFrame:
+    """The drivers: segments pushing the change, without redundant ones, by |contribution|."""
+    one["redundant_with"] = None
+    pushing = one[[_same_way(v, change) for v in one["surprise"]]]
+    rows = [r for _, r in pushing.iterrows()]
+    if not combos.empty:
+        label = {}
+        for _, combo in combos.iterrows():
+            for parent in combo["parents"]:
+                label.setdefault(parent, f"{combo['dimension']}={combo['key']}")
+        for i, r in one.iterrows():
+            if (r["dimension"], r["key"]) in label:
+                one.at[i, "redundant_with"] = label[r["dimension"], r["key"]]
+        rows += [r for _, r in combos.drop(columns="parents").iterrows()]
+    rows.sort(key=lambda r: (-abs(r["contribution"]), r["dimension"], r["key"]))
+    kept: list[pd.Series] = []
+    for r in rows[:candidates]:
+        if SEP not in r["dimension"]:
+            idx = one.index[(one["dimension"] == r["dimension"]) & (one["key"] == r["key"])][0]
+            if one.at[idx, "redundant_with"] is not None:
+                continue
+            for d in list(kept):
+                if SEP in d["dimension"] or d["dimension"] == r["dimension"]:
+                    continue
+                rel = overlaps.relation(r, d)
+                if rel == "reflects":
+                    one.at[idx, "redundant_with"] = f"{d['dimension']}={d['key']}"
+                    break
+                if rel == "reflected":
+                    kept = [k for k in kept if k is not d]
+                    j = one.index[(one["dimension"] == d["dimension"]) & (one["key"] == d["key"])]
+                    one.loc[j, "redundant_with"] = f"{r['dimension']}={r['key']}"
+            if one.at[idx, "redundant_with"] is not None:
+                continue
+        kept.append(r)
+    kept += rows[candidates:]
+    kept = [r for r in kept if SEP in r["dimension"] or one.loc[
+        (one["dimension"] == r["dimension"]) & (one["key"] == r["key"]),
+        "redundant_with"].isna().all()]
+    drivers = pd.DataFrame(kept).reset_index(drop=True) if kept else one.iloc[0:0].copy()
+    significant, distinct = ~drivers["noise"].astype(bool), drivers["distinct"].astype(bool)
+    drivers["follows_market"] = significant & ~distinct
+    drivers["noise"] = ~(significant & distinct)
+    drivers["redundant_with"] = None
+    return drivers
 
 
 def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
             current: tuple[Any, Any], dimensions: tuple[str, ...] | None = None,
-            top: int = 20) -> dict[str, Any]:
+            top: int = 20, combinations: bool = True) -> dict[str, Any]:
     """Decompose the change of ``metric`` in ``market`` between two periods.
 
-    Returns the overall values and change, and ``drivers``: every segment of
-    every dimension ranked by absolute contribution (largest first), each
-    with its dimension, key, contribution, share of the change, effect (rate,
-    mix, both), shares and values in both periods, interval and noise flag.
+    Returns the overall values and change; ``drivers_table``: the drivers
+    (segments and two-dimension combinations pushing the change, redundant
+    ones pruned) ranked by absolute contribution, each with its dimension, key,
+    contribution, share of the change, effect (rate, mix, both), shares and
+    values in both periods, interval and noise flag; ``all_segments``: every
+    segment of every dimension (contributions add up to the change within a
+    dimension), with ``redundant_with`` for pruned ones; ``breakdown_table``
+    for cancel reason and stage; ``combinations_table``.
     """
     if metric not in EXPLAINABLE:
         raise InputError(f"metric {metric!r} cannot be explained; choose one of "
                          f"{', '.join(EXPLAINABLE)}")
     source = load_source(source)
+    kind = EXPLAINABLE[metric].kind
     b, c = parse_period(*baseline), parse_period(*current)
-    dims = dimensions or (ORDER_DIMENSIONS + (CANCEL_DIMENSIONS if metric.startswith(
-        ("cancellation_rate", "cancel_exit", "seller_fault")) else ()))
-    ub = _units(source, metric, market, b.start, b.end)
-    uc = _units(source, metric, market, c.start, c.end)
-    totals = {}
-    for name, units in (("baseline", ub), ("current", uc)):
-        row = source.execute(units.aggregate(x=units._flag.sum(), n=units.count())).iloc[0]
-        x, n = float(row["x"] or 0), float(row["n"] or 0)
-        totals[name] = x / n if n else None
-    change = (None if totals["baseline"] is None or totals["current"] is None
-              else totals["current"] - totals["baseline"])
-    parts = []
-    for dim in dims:
-        d = decompose(_counts(source, ub, dim), _counts(source, uc, dim),
-                      EXPLAINABLE[metric].kind)
-        parts.append(d.assign(dimension=dim))
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    dims = tuple(dimensions or ORDER_DIMENSIONS)
+    what = CANCEL_DIMENSIONS if dimensions is None and metric.startswith(
+        ("cancellation_rate", "cancel_exit", "seller_fault")) else ()
+    cols = dims + what
+    ub = _units(source, metric, market, b.start, b.end).select(*cols, "_flag")
+    uc = _units(source, metric, market, c.start, c.end).select(*cols, "_flag")
+    with source.cached(ub) as ub, source.cached(uc) as uc:
+        totals = {}
+        for name, units in (("baseline", ub), ("current", uc)):
+            row = source.execute(units.aggregate(x=units._flag.sum(), n=units.count())).iloc[0]
+            totals[name] = (float(row["x"] or 0), float(row["n"] or 0))
+        one = {d: (_counts(source, ub, (d,)), _counts(source, uc, (d,))) for d in cols}
+        pair_counts = {}
+        if combinations:
+            for i, a in enumerate(dims):
+                for bdim in dims[i + 1:]:
+                    pair_counts[a, bdim] = (_counts(source, ub, (a, bdim)),
+                                            _counts(source, uc, (a, bdim)))
+    values = {k: (x / n if n else None) for k, (x, n) in totals.items()}
+    change = (None if values["baseline"] is None or values["current"] is None
+              else values["current"] - values["baseline"])
+    delta = change or 0.0
+    parts = [_table(*one[d], totals, delta, kind).assign(dimension=d) for d in cols]
+    table = _adjust(pd.concat(parts, ignore_index=True), delta)
     table["share_of_change"] = table["contribution"] / change if change else np.nan
-    # many segments are tested at once: noise unless significant after Benjamini-Hochberg
-    _, table["p_adjusted"] = benjamini_hochberg(table["p_value"].to_numpy())
-    table["noise"] = ~(table["p_adjusted"] < 0.05)
-    mean_share = (table["baseline_share"] + table["current_share"]) / 2
-    direction = 1.0 if (change or 0.0) >= 0 else -1.0
-    table["surprise"] = direction * (table["contribution"] - mean_share * (change or 0.0))
-    table = table.sort_values(["surprise", "dimension", "key"], ascending=[False, True, True],
-                              kind="stable", ignore_index=True)
-    what = table["dimension"].isin(CANCEL_DIMENSIONS)
-    drivers = table[~what].reset_index(drop=True)
-    breakdown = table[what].reindex(table.loc[what, "contribution"].abs().sort_values(
+    pairs = {k: _adjust(_table(*v, totals, delta, kind), delta) for k, v in pair_counts.items()}
+    if pairs:  # one family for all cells: Benjamini-Hochberg across every pair
+        cells = _adjust(pd.concat([t.assign(_pair=i) for i, t in enumerate(pairs.values())],
+                                  ignore_index=True), delta)
+        pairs = {k: cells[cells["_pair"] == i].drop(columns="_pair").reset_index(drop=True)
+                 for i, k in enumerate(pairs)}
+    is_what = table["dimension"].isin(what)
+    segments = table[~is_what].reset_index(drop=True)
+    combos = _combinations(pairs, segments, delta) if pairs else pd.DataFrame()
+    if not combos.empty:
+        combos["share_of_change"] = combos["contribution"] / change if change else np.nan
+    drivers = _prune(segments, combos, _Overlaps(pairs, totals, delta, kind), delta)
+    breakdown = table[is_what]
+    breakdown = breakdown.reindex(breakdown["contribution"].abs().sort_values(
         ascending=False, kind="stable").index).reset_index(drop=True)
     return {"metric": metric, "market": market,
             "baseline": {"start": f"{b.start:%Y-%m-%d}", "end": f"{b.end:%Y-%m-%d}",
-                         "value": totals["baseline"]},
+                         "value": values["baseline"]},
             "current": {"start": f"{c.start:%Y-%m-%d}", "end": f"{c.end:%Y-%m-%d}",
-                        "value": totals["current"]},
+                        "value": values["current"]},
             "change": change, "drivers_table": drivers.head(top) if top else drivers,
-            "breakdown_table": breakdown, "all_segments": table}
+            "breakdown_table": breakdown,
+            "all_segments": pd.concat([segments, table[is_what]], ignore_index=True),
+            "combinations_table": combos}
 
 
 def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
@@ -229,19 +471,28 @@ def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
         return None if v is None or (isinstance(v, float) and np.isnan(v)) else float(v)
 
     def rows(table: pd.DataFrame) -> list[dict[str, Any]]:
-        return [{"dimension": r["dimension"], "key": r["key"],
-                 "contribution": num(r["contribution"]),
-                 "share_of_change": num(r["share_of_change"]), "effect": r["effect"],
-                 "baseline_value": num(r["baseline_value"]),
-                 "current_value": num(r["current_value"]),
-                 "baseline_share": num(r["baseline_share"]),
-                 "current_share": num(r["current_share"]),
-                 "rate_effect": num(r["rate_effect"]), "mix_effect": num(r["mix_effect"]),
-                 "ci_low": num(r["ci_low"]), "ci_high": num(r["ci_high"]),
-                 "noise": bool(r["noise"])}
-                for _, r in table.iterrows()]
+        out = []
+        for _, r in table.iterrows():
+            row = {"dimension": r["dimension"], "key": r["key"],
+                   "contribution": num(r["contribution"]),
+                   "share_of_change": num(r["share_of_change"]), "effect": r["effect"],
+                   "baseline_value": num(r["baseline_value"]),
+                   "current_value": num(r["current_value"]),
+                   "baseline_share": num(r["baseline_share"]),
+                   "current_share": num(r["current_share"]),
+                   "rate_effect": num(r["rate_effect"]), "mix_effect": num(r["mix_effect"]),
+                   "ci_low": num(r["ci_low"]), "ci_high": num(r["ci_high"]),
+                   "surprise": num(r["surprise"]), "noise": bool(r["noise"])}
+            if "follows_market" in r:
+                row["follows_market"] = bool(r["follows_market"])
+            if isinstance(r.get("redundant_with"), str):
+                row["redundant_with"] = r["redundant_with"]
+            out.append(row)
+        return out
 
     return {"metric": result["metric"], "market": result["market"],
+            "kind": EXPLAINABLE[result["metric"]].kind,
             "baseline": result["baseline"], "current": result["current"],
             "change": num(result["change"]), "drivers": rows(result["drivers_table"]),
-            "breakdown": rows(result["breakdown_table"])}
+            "breakdown": rows(result["breakdown_table"]),
+            "segments": rows(result["all_segments"])}

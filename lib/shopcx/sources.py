@@ -19,7 +19,9 @@ from __future__ import annotations
 import decimal
 import hashlib
 import os
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -85,6 +87,21 @@ class Source:
         elif isinstance(result, decimal.Decimal):
             result = int(result) if result == result.to_integral_value() else float(result)
         return result
+
+    @contextmanager
+    def cached(self, expr: ir.Table) -> Iterator[ir.Table]:
+        """``expr`` computed once into a temporary engine table for repeated queries.
+
+        Several aggregations of the same derived table (the per-order facts of
+        a period, say) then scan it instead of recomputing it from the files.
+        The temporary table is dropped on leaving the block.
+        """
+        name = f"_shopcx_{uuid.uuid4().hex}"
+        table = self.con.create_table(name, expr, temp=True)
+        try:
+            yield table
+        finally:
+            self.con.drop_table(name, force=True)
 
     def validate(self) -> ValidationReport:
         """The validation report.
