@@ -186,3 +186,30 @@ def test_delivery_theme_leads_the_incident_market(demo) -> None:
     top = ranking.iloc[0]
     assert top["theme"].startswith("delivery/") and top["growing"]
     assert top["top_carrier"] == "NinjaVan" and top["top_carrier_share"] > 0.8
+
+
+def test_explain_ranks_the_incident_carrier_first(demo) -> None:
+    from shopcx.rootcause import explain
+
+    source, _ = demo
+    r = explain(source, "MY", "cancellation_rate", ("2026-10-01", "2026-11-01"),
+                ("2026-11-01", "2026-12-01"))
+    top = r["drivers_table"].iloc[0]
+    assert (top["dimension"], top["key"], top["effect"]) == ("carrier", "NinjaVan", "rate")
+    assert not top["noise"] and top["share_of_change"] > 0.5
+
+
+def test_anomalies_date_the_policy_change_and_the_incident(demo) -> None:
+    from shopcx.anomalies import anomalies, contact_bursts
+
+    source, _ = demo
+    oct_, nov = ("2026-10-01", "2026-11-01"), ("2026-11-01", "2026-12-01")
+    th = anomalies(source, "TH", oct_, nov, metrics=("p90_hours_to_resolve",))
+    assert th["started"]["p90_hours_to_resolve"]["change_point"] == pd.Timestamp(POLICY["date"])
+    cps = th["change_points"]
+    assert len(cps) == 1 and cps.iloc[0]["change"] < -30  # 72 h -> 24 h, nothing else
+    bursts = contact_bursts(source, "MY", oct_, nov, top=3)
+    first = bursts.iloc[0]
+    assert (first["reason"], first["attributes"]) == ("where_is_my_order",
+                                                      {"carrier": "NinjaVan"})
+    assert pd.Timestamp("2026-11-09") <= first["started"] <= pd.Timestamp("2026-11-16")
