@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from shopcx.metrics import order_facts
 from shopcx.segments import buyer_segments, with_buyer_segment
@@ -58,3 +59,24 @@ def test_buyer_segments_by_hand() -> None:
     got = source.execute(facts.select("buyer_id", "buyer_segment")).set_index("buyer_id")
     assert got.loc["BN", "buyer_segment"] == "new" and got.loc["BV", "buyer_segment"] == "new"
     assert got.loc["BZ", "buyer_segment"] == "high value"
+
+
+def test_segment_profile_by_hand() -> None:
+    from shopcx.segments import segment_profile
+
+    # September (baseline): 7 orders, all by buyers without history (new), 2 cancelled.
+    # October: 6 orders, one per buyer, none cancelled.
+    p = segment_profile(_tables(), "US", "2026-10-01", "2026-11-01", "2026-09-01",
+                        "2026-10-01").set_index("segment")
+    assert list(p.index) == ["new", "cancel-prone", "COD user", "high value", "regular"]
+    assert p["orders"].tolist() == [2, 1, 1, 1, 1]
+    assert p.loc["new", "share"] == pytest.approx(2 / 6)
+    assert p.loc["new", "cancellation_rate"] == 0.0
+    assert p.loc["new", "cancellation_rate_baseline"] == pytest.approx(2 / 7)
+    assert pd.isna(p.loc["regular", "cancellation_rate_baseline"])  # no regulars before
+    # the market fell from 2/7 to 0: all of it in "new", rate (-4/21) and mix (-2/21) alike
+    assert p.loc["new", "contribution"] == pytest.approx(-2 / 7)
+    assert p.loc["new", "effect"] == "both"
+    assert p["contribution"].sum() == pytest.approx(-2 / 7)
+    assert p.loc["regular", "cpo"] == 0.0
+    assert pd.isna(p.loc["regular", "cancel_request_success_rate"])  # no buyer requests

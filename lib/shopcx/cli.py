@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--start", required=True, help="period start YYYY-MM-DD (inclusive)")
     k.add_argument("--end", required=True, help="period end YYYY-MM-DD (exclusive)")
     k.add_argument("--by", help="also per segment of an order dimension "
-                   "(category, sales_channel, fulfillment, payment_method, carrier)")
+                   "(category, sales_channel, fulfillment, payment_method, carrier) or "
+                   "buyer_segment (derived from each buyer's history)")
     k.add_argument("--format", choices=("json", "csv", "table"), default="table")
 
     e = sub.add_parser("explain", help="root cause of a rate's change between two periods")

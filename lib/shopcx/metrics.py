@@ -54,7 +54,9 @@ __all__ = [
 
 INITIATORS = ("buyer", "seller", "system", "platform")
 STAGES = ("unpaid", "awaiting_shipment", "in_transit", "delivered")
-SEGMENT_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier")
+SEGMENT_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier",
+                      "buyer_segment")
+"""Order dimensions of ``--by``; ``buyer_segment`` is derived (see :mod:`shopcx.segments`)."""
 REPEAT_CONTACT_WINDOW_HOURS = 168
 
 Kind = Literal["count", "sum", "mean", "quantile", "ratio", "proportion"]
@@ -437,6 +439,10 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
     p = parse_period(start, end)
     market = _check_market(market)
     facts = order_facts(source, market, p.start, p.end)
+    if by == "buyer_segment":
+        from shopcx.segments import with_buyer_segment  # segments builds on this module
+
+        facts = with_buyer_segment(source, facts, market, p.start)
     reqs = request_facts(source, facts)
     contacts = source.tables["contacts"]
     c = period_contacts(source, market, p.start, p.end)

@@ -62,7 +62,7 @@ def tag_feedback(source: Any, market: str, start: Any, end: Any,
     ``sentiment``, ``sentiment_method``, ``negative``, ``joined`` (its order
     was found), the order's ``cancelled``, ``cancel_initiator``,
     ``cancel_reason``, ``cancel_stage``, ``carrier``, ``category``,
-    ``sales_channel``, ``payment_method``, and ``contacts``,
+    ``sales_channel``, ``payment_method``, ``seller_id``, ``fulfillment``, and ``contacts``,
     ``cancel_contacts``, ``contact_csat`` (contacts about the order, any time).
     """
     source = load_source(source)
@@ -71,7 +71,8 @@ def tag_feedback(source: Any, market: str, start: Any, end: Any,
     orders = source.tables["orders"]
     facts = enrich_orders(source, orders.semi_join(f.select("order_id"), "order_id")).select(
         "order_id", "cancelled", "cancel_initiator", "cancel_reason", "cancel_stage", "carrier",
-        "category", "sales_channel", "payment_method", joined=ibis.literal(True))
+        "category", "sales_channel", "payment_method", "seller_id", "fulfillment",
+        joined=ibis.literal(True))
     c = source.tables["contacts"]
     c = c.semi_join(f.select("order_id"), "order_id")
     per_order = c.group_by("order_id").aggregate(
@@ -82,7 +83,8 @@ def tag_feedback(source: Any, market: str, start: Any, end: Any,
     t = source.execute(j.select("feedback_id", "order_id", "created_at", "source", "rating",
                                 "language", "text", "joined", "cancelled", "cancel_initiator",
                                 "cancel_reason", "cancel_stage", "carrier", "category",
-                                "sales_channel", "payment_method", "contacts",
+                                "sales_channel", "payment_method", "seller_id",
+                                "fulfillment", "contacts",
                                 "cancel_contacts", "contact_csat"))
     t = t.sort_values("feedback_id", ignore_index=True)
     t["joined"] = t["joined"].fillna(False).astype(bool)

@@ -18,12 +18,14 @@ from matplotlib.ticker import PercentFormatter
 __all__ = [
     "PALETTE",
     "plot_contact_pareto",
+    "plot_daily_band",
     "plot_funnel",
     "plot_hours_histogram",
     "plot_rate_trend",
     "plot_reasons",
     "plot_segments",
     "plot_theme_trend",
+    "plot_waterfall",
     "plot_seller_fault",
     "set_style",
 ]
@@ -280,4 +282,82 @@ def plot_theme_trend(trend: pd.DataFrame, labels: dict[str, str],
     ax.set_title(f"{labels.get(top['theme'], top['theme'])} is the largest theme in the last "
                  f"week ({top['share']:.0%} of feedback)")
     ax.legend(fontsize=8, loc="upper left", ncol=2)
+    return _done(fig)
+
+
+def plot_daily_band(band: pd.DataFrame, change_points: pd.DataFrame, label: str,
+                    kind: str = "rate", split: str | pd.Timestamp | None = None) -> Figure:
+    """A daily series with its expected band, anomalous days and change points.
+
+    ``band`` comes from :func:`shopcx.anomalies.expected_band` (``day``,
+    ``value``, ``expected``, ``low``, ``high``, ``anomaly``); change points are
+    drawn as vertical lines labelled with their date.
+    """
+    if band.empty:
+        return _empty(f"No daily {label} to show.")
+    fig, ax = plt.subplots(figsize=(11, 3.6))
+    ax.fill_between(band["day"], band["low"], band["high"], color=PALETTE["baseline"],
+                    alpha=0.25, linewidth=0, label="expected band")
+    ax.plot(band["day"], band["expected"], color=PALETTE["baseline"], linewidth=1,
+            linestyle=":", label="expected")
+    ax.plot(band["day"], band["value"], color=PALETTE["neutral"], linewidth=1.6, label="daily")
+    out = band[band["anomaly"] != ""]
+    ax.scatter(out["day"], out["value"], color=PALETTE["current"], s=18, zorder=3,
+               label="outside the band")
+    first = None
+    for _, cp in change_points.sort_values("day").iterrows():
+        ax.axvline(cp["day"], color=PALETTE["current"], linewidth=1.2)
+        ax.text(cp["day"], ax.get_ylim()[1], f" {cp['day']:%d %b}", color=PALETTE["current"],
+                fontsize=8, va="top")
+        if first is None and (split is None or cp["day"] >= pd.Timestamp(split)):
+            first = cp["day"]
+    if split is not None:
+        ax.axvline(pd.Timestamp(split), color="#333333", linestyle="--", linewidth=1)
+    if kind == "rate":
+        _percent(ax, "y", 1)
+    ax.set_ylabel(label)
+    ax.legend(fontsize=8, loc="upper left", ncol=4)
+    title = (f"{label.capitalize()} changed level on {first:%d %b}" if first is not None
+             else f"{label.capitalize()} by day, against its expected band")
+    ax.set_title(title)
+    return _done(fig)
+
+
+def plot_waterfall(segments: pd.DataFrame, baseline: float, current: float, dimension: str,
+                   kind: str = "proportion", top: int = 6) -> Figure:
+    """From the baseline value to the current one, segment by segment of one dimension.
+
+    ``segments`` holds one dimension of :func:`shopcx.rootcause.explain`'s
+    ``all_segments``; the ``top`` largest contributions get a bar each, the
+    rest one "other" bar, so the bars add up exactly to the change.
+    """
+    if segments.empty or baseline is None or current is None:
+        return _empty("No change to decompose.")
+    seg = segments.reindex(segments["contribution"].abs().sort_values(ascending=False).index)
+    shown = seg.head(top)
+    steps = [(str(k), float(c)) for k, c in zip(shown["key"], shown["contribution"],
+                                                strict=True)]
+    rest = float(seg["contribution"].iloc[top:].sum())
+    if len(seg) > top:
+        steps.append((f"other {len(seg) - top}", rest))
+    fig, ax = plt.subplots(figsize=(11, 3.8))
+    labels = ["before"] + [k for k, _ in steps] + ["after"]
+    level = baseline
+    ax.bar(0, baseline, color=PALETTE["baseline"])
+    for i, (_, c) in enumerate(steps, start=1):
+        ax.bar(i, c, bottom=level, color=PALETTE["current"] if c > 0 else PALETTE["platform"])
+        level += c
+    ax.bar(len(steps) + 1, current, color=PALETTE["neutral"])
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
+    if kind == "proportion":
+        _percent(ax, "y", 1)
+    lead = steps[0] if steps else ("", 0.0)
+    change = current - baseline
+    share = f" ({lead[1] / change:.0%} of the change)" if change else ""
+    ax.set_title(f"By {dimension}: {lead[0]} contributes the most{share}")
+    levels = np.cumsum([baseline] + [c for _, c in steps])
+    lo, hi = float(min(levels.min(), current)), float(max(levels.max(), current))
+    pad = (hi - lo) * 0.25 or abs(hi) * 0.1 or 0.01
+    ax.set_ylim(max(0.0, lo - pad), hi + pad)  # zoom on the steps; the end bars are cut
     return _done(fig)

@@ -29,6 +29,7 @@ __all__ = [
     "data_quality",
     "definitions",
     "biggest_movers",
+    "buyer_segment_table",
     "emerging_table",
     "headline_table",
     "join_note",
@@ -45,7 +46,8 @@ __all__ = [
 DEMO_DATA = "outputs/demo-data"
 RAG_COLOURS = {"green": "#d8f0dd", "amber": "#fcebc5", "red": "#f8d3d3"}
 NOTEBOOK_TITLES = {"summary": "Executive summary", "funnel": "Funnel and cancellations",
-                   "cpo": "Contacts and effort", "voc": "Voice of the customer"}
+                   "cpo": "Contacts and effort", "voc": "Voice of the customer",
+                   "root_cause": "Root cause"}
 
 
 def open_source(data: str = "") -> Source:
@@ -310,3 +312,30 @@ def readout_links(current: str, notebooks: Iterable[str] = tuple(NOTEBOOK_TITLES
     """Markdown links to the market's other readouts (same folder in a run's output)."""
     links = [f"[{NOTEBOOK_TITLES.get(n, n)}]({n}.html)" for n in notebooks if n != current]
     return "Other readouts for this market: " + " · ".join(links)
+
+
+def buyer_segment_table(profile: pd.DataFrame) -> Styler | str:
+    """Buyer segments (:func:`shopcx.segments.segment_profile`) as a readout table."""
+    if profile.empty:
+        return "No orders in the period."
+
+    def pair(v: Any, b: Any, kind: str) -> str:
+        return f"{format_value(kind, v)} (before {format_value(kind, b)})"
+
+    frame = pd.DataFrame({
+        "buyer segment": profile["segment"], "orders": profile["orders"],
+        "share of orders": profile["share"],
+        "cancellation rate": [pair(v, b, "proportion") for v, b in zip(
+            profile["cancellation_rate"], profile["cancellation_rate_baseline"], strict=True)],
+        "request success": [pair(v, b, "proportion") for v, b in zip(
+            profile["cancel_request_success_rate"],
+            profile["cancel_request_success_rate_baseline"], strict=True)],
+        "contacts per order": [pair(v, b, "ratio") for v, b in zip(
+            profile["cpo"], profile["cpo_baseline"], strict=True)],
+        "CSAT": [pair(v, b, "mean") for v, b in zip(
+            profile["csat_mean"], profile["csat_mean_baseline"], strict=True)],
+        "contribution to the change": [
+            "n/a" if pd.isna(c) else f"{c * 100:+.2f} pts ({e})"
+            for c, e in zip(profile["contribution"], profile["effect"], strict=True)],
+    })
+    return show_table(frame, formats={"share of orders": "pct"})

@@ -226,8 +226,8 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
     """Check the configuration's notebooks and parameters against the notebooks' cells.
 
     Every notebook must exist and have exactly one ``parameters`` cell; every
-    parameter the configuration sets must be declared by at least one selected
-    notebook, with a value of the declared type (Papermill itself would only
+    parameter the configuration sets must be declared by at least one notebook of
+    the folder (settings for notebooks left out of this run are ignored), with a value of the declared type (Papermill itself would only
     warn). Returns the notebook names and their declared parameters.
     """
     folder = _notebook_dir(notebooks_dir)
@@ -238,11 +238,14 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
         raise InputError(f"unknown notebook(s) {', '.join(unknown)}; available: "
                          f"{', '.join(available)}")
     declared = {n: _declared(folder / f"{n}.ipynb") for n in names}
+    others = {n: _declared(folder / f"{n}.ipynb") for n in available if n not in names}
     extra = dict(config.parameters)
     for market_values in config.market_parameters.values():
         extra.update(market_values)
     for name, value in {**extra, **dict.fromkeys(COMMON_PARAMETERS, None)}.items():
         takers = [n for n, d in declared.items() if name in d]
+        if not takers and any(name in d for d in others.values()):
+            continue  # meant for a notebook not selected in this run
         if not takers:
             raise InputError(f"unknown notebook parameter {name!r}: none of "
                              f"{', '.join(names)} declares it")

@@ -26,7 +26,8 @@ DEFAULT_HEADLINE = ("cancellation_rate", "seller_fault_cancellation_rate",
                     "p90_hours_to_resolve", "cpo", "cancel_cpo", "repeat_contact_rate",
                     "csat_mean", "feedback_negative_share")
 
-SHORT_TITLES = {"summary": "summary", "funnel": "funnel", "cpo": "contacts", "voc": "voice"}
+SHORT_TITLES = {"summary": "summary", "funnel": "funnel", "cpo": "contacts", "voc": "voice",
+                "root_cause": "why"}
 
 CSS = """
 :root { --ink:#1f2328; --muted:#57606a; --line:#e5e7eb; --green:#d8f0dd; --amber:#fcebc5;
@@ -51,6 +52,7 @@ td.kpi { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap
 td.kpi .v { font-weight:600; } td.kpi .c { display:block; font-size:12px; color:var(--muted); }
 td.kpi .c.worse { color:var(--worse); font-weight:600; }
 td.kpi .c.better { color:var(--better); font-weight:600; }
+td.kpi a.why { font-size:11px; }
 td.green { background:var(--green); } td.amber { background:var(--amber); }
 td.red { background:var(--red); }
 td.market { font-weight:700; font-size:15px; }
@@ -115,7 +117,8 @@ def _change(row: pd.Series) -> tuple[str, str]:
     return text, cls
 
 
-def _kpi_cell(row: pd.Series | None, status: str | None, min_sample: int) -> str:
+def _kpi_cell(row: pd.Series | None, status: str | None, min_sample: int,
+              why: str | None = None) -> str:
     if row is None:
         return '<td class="kpi" data-sort="">n/a</td>'
     few = row["kind"] in ("proportion", "ratio") and (
@@ -125,8 +128,32 @@ def _kpi_cell(row: pd.Series | None, status: str | None, min_sample: int) -> str
     sort = "" if few or pd.isna(row["value"]) else f"{float(row['value']):.10g}"
     status_cls = f" {status}" if status and not few else ""
     title = f"baseline {format_value(row['kind'], row['baseline'])}"
+    link = (f'<a class="why" href="{_e(why)}" title="root cause of this change">why?</a>'
+            if why else "")
     return (f'<td class="kpi{status_cls}" data-sort="{sort}" title="{_e(title)}">'
-            f'<span class="v">{_e(value)}</span><span class="c {cls}">{_e(change)}</span></td>')
+            f'<span class="v">{_e(value)}</span><span class="c {cls}">{_e(change)}</span>'
+            f'{link}</td>')
+
+
+def _explained(plan: Any, results: dict[tuple[str, str], Any], market: str,
+               table: pd.DataFrame | None) -> set[str]:
+    """Headline KPIs of a market that its root-cause readout explains (significant moves)."""
+    r = results.get((market, "root_cause"))
+    if table is None or r is None or r.status != "ok":
+        return set()
+    from shopcx.errors import ShopcxError
+    from shopcx.story import moved_metrics
+
+    job = next((j for j in plan.jobs if j.market == market and j.notebook == "root_cause"), None)
+    params = job.parameters if job is not None else {}
+    changes = table.reset_index()
+    significant = set(changes.loc[changes["significant"].fillna(False).astype(bool), "kpi"])
+    try:
+        picked = moved_metrics(changes, str(params.get("metric", "auto")),
+                               int(params.get("max_metrics", 3)))
+    except ShopcxError:  # a metric name the notebook will reject itself
+        return set()
+    return set(picked) & significant
 
 
 def render_index(summary: Any) -> str:
@@ -159,11 +186,13 @@ def render_index(summary: Any) -> str:
                 links.append(f'<span class="failed">{_e(title)} (failed)</span>')
         cells = []
         table = by_market.get(market)
+        explained = _explained(plan, results, market, table)
         for k in headline:
             row = table.loc[k] if table is not None and k in table.index else None
             status = (targets.status(market, k, row["value"]) if targets is not None
                       and row is not None else None)
-            cells.append(_kpi_cell(row, status, plan.config.min_sample))
+            why = f"{market}/root_cause.html#{k}" if k in explained else None
+            cells.append(_kpi_cell(row, status, plan.config.min_sample, why))
         pains = getattr(summary, "pain_points", {}).get(market, [])
         pain_html = "".join(
             f'<li>{_e(p["label"])} <span class="owner">{_e(p["owner"])}, {p["share"]:.0%}'

@@ -28,7 +28,11 @@ import pandas as pd
 from shopcx.metrics import enrich_orders
 from shopcx.sources import load_source
 
-__all__ = ["BUYER_SEGMENTS", "buyer_segments", "with_buyer_segment"]
+__all__ = ["BUYER_SEGMENTS", "PROFILE_KPIS", "buyer_segments", "segment_profile",
+           "with_buyer_segment"]
+
+PROFILE_KPIS = ("cancellation_rate", "cancel_request_success_rate", "cpo", "csat_mean")
+"""What :func:`segment_profile` shows per buyer segment."""
 
 BUYER_SEGMENTS = ("new", "cancel-prone", "COD user", "high value", "regular")
 
@@ -70,3 +74,50 @@ def with_buyer_segment(source: Any, orders: ir.Table, market: str, as_of: Any,
         "buyer_id", seg="buyer_segment")
     j = orders.left_join(seg, "buyer_id").drop("buyer_id_right")
     return j.mutate(buyer_segment=j.seg.fill_null("new")).drop("seg")
+
+
+def segment_profile(source: Any, market: str, start: Any, end: Any, baseline_start: Any,
+                    baseline_end: Any) -> pd.DataFrame:
+    """Per buyer segment: orders, share, the :data:`PROFILE_KPIS` now and before, and
+    the segment's contribution to the change of the cancellation rate.
+
+    One row per segment of the current period, in :data:`BUYER_SEGMENTS` order:
+    ``segment``, ``orders``, ``share``, for each KPI ``<kpi>`` and
+    ``<kpi>_baseline``, and ``contribution`` (rate and mix effects together, see
+    :func:`shopcx.rootcause.decompose`; they add up to the change of the
+    market's cancellation rate) with ``effect``.
+    """
+    from shopcx.metrics import compute_segment_kpis
+    from shopcx.rootcause import decompose
+
+    source = load_source(source)
+    now = compute_segment_kpis(source, market, start, end, "buyer_segment")
+    before = compute_segment_kpis(source, market, baseline_start, baseline_end, "buyer_segment")
+    rows = []
+    for seg in BUYER_SEGMENTS:
+        cur, base = now[now["segment"] == seg], before[before["segment"] == seg]
+        if cur.empty:
+            continue
+        row: dict[str, Any] = {"segment": seg}
+        cur, base = cur.set_index("kpi"), base.set_index("kpi")
+        row["orders"] = int(cur.loc["orders", "value"])
+        for k in PROFILE_KPIS:
+            row[k] = cur.loc[k, "value"]
+            row[f"{k}_baseline"] = base.loc[k, "value"] if k in base.index else float("nan")
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    out["share"] = out["orders"] / out["orders"].sum()
+
+    def counts(t: pd.DataFrame) -> pd.DataFrame:
+        c = t[t["kpi"] == "cancellation_rate"]
+        return pd.DataFrame({"key": c["segment"].astype(str),
+                             "x": c["numerator"].astype(float),
+                             "n": c["denominator"].astype(float)})
+
+    d = decompose(counts(before), counts(now)).set_index("key")
+    out["contribution"] = out["segment"].map(d["contribution"])
+    out["effect"] = out["segment"].map(d["effect"])
+    return out[["segment", "orders", "share"] + [c for c in out.columns if c not in (
+        "segment", "orders", "share")]]
