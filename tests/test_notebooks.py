@@ -15,8 +15,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 PARAM_LINE = re.compile(r'^(\w+): (str|int|float|bool) = ("[^"]*"|-?[\d.]+|True|False)  # \S.*$')
 
 
-def test_the_four_readouts_exist() -> None:
-    assert sorted(p.stem for p in NOTEBOOKS) == ["cpo", "funnel", "summary", "voc"]
+def test_the_five_readouts_exist() -> None:
+    assert sorted(p.stem for p in NOTEBOOKS) == ["cpo", "funnel", "root_cause", "summary", "voc"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

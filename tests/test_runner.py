@@ -22,7 +22,7 @@ from .conftest import tiny_tables, write_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-READOUTS = ("summary", "funnel", "cpo", "voc")
+READOUTS = ("summary", "funnel", "cpo", "voc", "root_cause")
 CODE_MARKERS = ("import ", "readout.show_table", "plots.plot_", "compare.compare_periods",
                 "min_sample: int")
 
@@ -87,7 +87,8 @@ def test_run_json_index_and_kpis_csv(tiny_run) -> None:
     assert record["parameters"]["markets"] == ["US", "GB"]
     assert record["parameters"]["start"] == "2026-10-01"
     assert {n["notebook"]: n["status"] for n in record["notebooks"] if n["market"] == "US"} == {
-        "summary": "ok", "funnel": "ok", "cpo": "ok", "voc": "ok", "broken": "failed"}
+        "summary": "ok", "funnel": "ok", "cpo": "ok", "voc": "ok", "root_cause": "ok",
+        "broken": "failed"}
     assert record["versions"]["papermill"] != "not installed"
     assert record["warning_rows"] == 3
     assert all(n["seconds"] > 0 for n in record["notebooks"])
@@ -116,6 +117,14 @@ def test_demo_stories_reach_the_readouts(tmp_path: Path) -> None:
     assert "Cancelled at stage in transit rose from" in funnel
     index = (tmp_path / "out" / "index.html").read_text()
     assert index.count('class="kpi red"') >= 3  # the incident turns headline KPIs red
+    # the root cause: linked from the index and the summary, the carrier named first
+    assert 'href="MY/root_cause.html#cancellation_rate"' in index
+    summary_page = (tmp_path / "out" / "MY" / "summary.html").read_text()
+    assert 'href="root_cause.html#cancellation_rate"' in summary_page
+    why = (tmp_path / "out" / "MY" / "root_cause.html").read_text()
+    assert '<h2 id="cancellation_rate">' in why
+    assert "The largest driver is <strong>carrier NinjaVan</strong>" in why
+    assert "where is my order × carrier NinjaVan" in why
 
 
 def test_unknown_parameter_is_rejected_before_running(tmp_path: Path,

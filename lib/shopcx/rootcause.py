@@ -192,7 +192,10 @@ def _counts(source: Any, units: ibis.Table, dims: tuple[str, ...]) -> pd.DataFra
                             for i, d in enumerate(dims)})
     keys = [f"_k{i}" for i in range(len(dims))]
     t = source.execute(keyed.group_by(keys).aggregate(x=keyed._flag.sum(), n=keyed.count()))
-    t["key"] = t[keys].astype(str).agg(SEP.join, axis=1) if len(keys) > 1 else t[keys[0]]
+    if len(keys) == 1:
+        t["key"] = t[keys[0]]
+    else:
+        t["key"] = [SEP.join(map(str, v)) for v in t[keys].itertuples(index=False)]
     t["x"] = t["x"].fillna(0).astype(float)
     t["n"] = t["n"].astype(float)
     return t.drop(columns=keys)[["key", "x", "n"]]

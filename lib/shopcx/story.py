@@ -31,7 +31,8 @@ from shopcx.narrative import describe_change
 from shopcx.report import format_value
 from shopcx.rootcause import EXPLAINABLE, SEP, explain
 
-__all__ = ["ACTIONS", "METHOD", "ORDER", "Story", "actions_for", "burst_table", "driver_table",
+__all__ = ["ACTIONS", "METHOD", "ORDER", "Story", "actions_for", "burst_table", "definitions",
+           "driver_table",
            "moved_metrics", "plot_timing", "prepare", "prepare_all", "root_cause_links", "show",
            "show_all", "timing_table", "voice_for"]
 
@@ -429,6 +430,13 @@ METHOD = (
     "deviations; *change points*: PELT on the weekday-adjusted daily series. *Contact "
     "bursts*: contacts per reason and order attributes against the baseline scaled by "
     "orders (Poisson test). Details: `docs/root_cause.md`.")
+
+
+def definitions(metrics: list[str]) -> str:
+    """The definitions of the explained metrics, then the method (Markdown)."""
+    from shopcx.readout import definitions as kpi_definitions
+
+    return kpi_definitions([m for m in metrics if m in KPI_BY_NAME]) + "\n\n" + METHOD
 
 
 def root_cause_links(changes: pd.DataFrame, limit: int = 3, page: str = "root_cause.html"
