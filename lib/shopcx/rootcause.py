@@ -33,11 +33,13 @@ Benjamini-Hochberg.
 
 Redundant findings are pruned, using the counts of every pair of dimensions:
 
-* ``S`` *reflects* ``D`` (another dimension) when at least 75% of ``S``'s
-  contribution comes from orders also in ``D`` and those orders' rate did not
-  move significantly more than the rest of ``D`` (payment method "wallet" rose
-  only because its parcels travel with the failing carrier); or when ``S`` lies
-  within ``D`` (90% of its orders) and both contributions sit in the overlap.
+* ``S`` *reflects* ``D`` (another dimension, ranked higher) when at least 75%
+  of ``S``'s contribution comes from orders also in ``D`` and those orders' rate
+  did not move significantly more than the rest of ``D``; or when, with
+  ``D``'s orders taken out of the market, ``S`` keeps less than a quarter of its
+  surprise (payment method "wallet" stood out only because many of its parcels
+  travel with the failing carrier); or when ``S`` lies within ``D`` (90% of its
+  orders) and both contributions sit in the overlap.
   Then ``S`` is dropped from the drivers and names ``D`` in ``redundant_with``:
   a carrier that only reflects one seller's out-of-stock burst gives way to
   the seller.
@@ -287,6 +289,26 @@ class _Overlaps:
             return False
         return var == 0 or abs(diff) / np.sqrt(var) > Z95
 
+    def _explained_by(self, s: pd.Series, d: pd.Series, cell: pd.Series, c: float) -> bool:
+        """Does ``s`` stand out only through its overlap with ``d``?
+
+        Take ``d``'s orders out of the market: what is left of ``s`` should then
+        push the remaining change beyond its share by at least a quarter of its
+        surprise, or ``s`` is explained by ``d``.
+        """
+        if not _same_way(s["surprise"], self.change):
+            return False
+        (_, n0), (_, n1) = self.totals["baseline"], self.totals["current"]
+        w_cell = ((cell["n_0"] / n0 if n0 else 0.0) + (cell["n_1"] / n1 if n1 else 0.0)) / 2
+        w_s = (s["baseline_share"] + s["current_share"]) / 2
+        w_d = (d["baseline_share"] + d["current_share"]) / 2
+        if w_d >= 1:
+            return False
+        rest_change = self.change - d["contribution"]
+        rest_surprise = (s["contribution"] - c) - (w_s - w_cell) / (1 - w_d) * rest_change
+        sign = 1.0 if self.change >= 0 else -1.0
+        return sign * rest_surprise < 0.25 * sign * s["surprise"]
+
     def relation(self, s: pd.Series, d: pd.Series) -> str | None:
         """``"reflects"`` when ``s`` only reflects ``d``, ``"reflected"`` for the reverse."""
         cell = self.cell(s, d)
@@ -312,6 +334,8 @@ class _Overlaps:
                 return "reflected"
             return None  # a combination of the two: see the combination search
         if in_s and not self._moved_more(cell, d):
+            return "reflects"
+        if self._explained_by(s, d, cell, c):
             return "reflects"
         if in_d and not self._moved_more(cell, s):
             return "reflected"
@@ -373,6 +397,8 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
                 continue
             for d in list(kept):
                 if SEP in d["dimension"] or d["dimension"] == r["dimension"]:
+                    continue
+                if d["noise"] or not d["distinct"]:  # only a real driver explains others
                     continue
                 rel = overlaps.relation(r, d)
                 if rel == "reflects":
