@@ -52,6 +52,15 @@ def test_json_segments(tiny_parquet: Path, capsys: pytest.CaptureFixture[str]) -
     assert list(beauty) == [k.name for k in KPIS]
 
 
+def test_by_buyer_segment(tiny_parquet: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # no October buyer ordered in the 180 days before: all six orders are "new"
+    assert main(kpis_args(tiny_parquet, "--format", "json", "--by", "buyer_segment")) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [s["key"] for s in doc["segments"]] == ["new"]
+    new = doc["segments"][0]["kpis"]
+    assert new["orders"]["value"] == 6 and new["cancellation_rate"]["numerator"] == 4
+
+
 def test_null_segment_is_json_null(tiny_parquet: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(kpis_args(tiny_parquet, "--format", "json", "--by", "carrier")) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -137,8 +137,8 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
 
     period = metrics.parse_period(args.start, args.end)
     market = args.market.upper()
-    if args.by and args.by not in metrics.SEGMENT_DIMENSIONS:
-        raise InputError(f"--by {args.by!r} is not one of {', '.join(metrics.SEGMENT_DIMENSIONS)}")
+    if args.by and args.by not in metrics.BY_DIMENSIONS:
+        raise InputError(f"--by {args.by!r} is not one of {', '.join(metrics.BY_DIMENSIONS)}")
     source = _open_valid_source(args.data)
     markets = source.markets()
     if market not in markets:

@@ -34,6 +34,7 @@ from shopcx.stats import wilson_interval
 __all__ = [
     "INITIATORS",
     "KPIS",
+    "BY_DIMENSIONS",
     "SEGMENT_DIMENSIONS",
     "STAGES",
     "Kpi",
@@ -54,9 +55,11 @@ __all__ = [
 
 INITIATORS = ("buyer", "seller", "system", "platform")
 STAGES = ("unpaid", "awaiting_shipment", "in_transit", "delivered")
-SEGMENT_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier",
-                      "buyer_segment")
-"""Order dimensions of ``--by``; ``buyer_segment`` is derived (see :mod:`shopcx.segments`)."""
+SEGMENT_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier")
+"""The order dimensions of the spec's ``--by``."""
+BY_DIMENSIONS = (*SEGMENT_DIMENSIONS, "buyer_segment")
+"""What ``--by`` accepts: the spec's dimensions and the derived buyer segment
+(see :mod:`shopcx.segments`)."""
 REPEAT_CONTACT_WINDOW_HOURS = 168
 
 Kind = Literal["count", "sum", "mean", "quantile", "ratio", "proportion"]
@@ -536,8 +539,8 @@ def compute_segment_kpis(source: Any, market: str, start: Any, end: Any,
     column, segments ordered by their number of orders (largest first);
     a null segment (e.g. orders never handed to a carrier) is ``None``.
     """
-    if by not in SEGMENT_DIMENSIONS:
-        raise InputError(f"--by {by!r} is not one of {', '.join(SEGMENT_DIMENSIONS)}")
+    if by not in BY_DIMENSIONS:
+        raise InputError(f"--by {by!r} is not one of {', '.join(BY_DIMENSIONS)}")
     source = load_source(source)
     agg = _aggregate_frames(source, market, start, end, by)
     parts = []
