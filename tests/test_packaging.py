@@ -26,6 +26,7 @@ def test_environment_yml_matches_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = dict(_split(r) for r in project["dependencies"])
     wanted.update(_split(r) for r in project["optional-dependencies"]["dev"])
+    wanted.update(_split(r) for r in project["optional-dependencies"]["spark"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
@@ -33,8 +34,9 @@ def test_environment_yml_matches_pyproject() -> None:
                 for d in conda)
     assert have.pop("python") == "==3.11"
     assert have.pop("pip") == ""
+    assert have.pop("openjdk") == "==17"  # the JVM Spark runs on
     assert have == wanted
-    assert pip == ["-e .[dev]"]
+    assert pip == ["-e .[dev,spark]"]
 
 
 def test_docs_name_every_kpi_and_column() -> None:

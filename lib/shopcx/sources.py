@@ -96,6 +96,13 @@ class Source:
         a period, say) then scan it instead of recomputing it from the files.
         The temporary table is dropped on leaving the block.
         """
+        if self.con.name != "duckdb":  # e.g. Spark: the engine's own cache (persist)
+            cached = expr.cache()
+            try:
+                yield cached
+            finally:
+                cached.release()
+            return
         name = f"_shopcx_{uuid.uuid4().hex}"
         table = self.con.create_table(name, expr, temp=True)
         try:
