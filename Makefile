@@ -8,12 +8,13 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 DEMO_DATA := outputs/demo-data
 
-.PHONY: help install demo demo-data test lint clean
+.PHONY: help install demo demo-data test lint bench clean
 
 help:
 	@echo "make demo   set up, generate demo data if absent, run every readout for every demo market"
 	@echo "make test   set up, run ruff and the test suite"
 	@echo "make lint   ruff only"
+	@echo "make bench  benchmarks (generates 1M and 10M-order datasets; writes outputs/bench/results.json)"
 	@echo "make clean  remove .venv and outputs/"
 
 $(STAMP): pyproject.toml
@@ -38,6 +39,9 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
 
 clean:
 	rm -rf $(VENV) outputs/*/ .pytest_cache .ruff_cache

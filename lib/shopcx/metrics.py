@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -273,9 +274,7 @@ def stage_of(requested_at: ir.TimestampValue, paid_at: ir.TimestampValue,
 def cohort(source: Source, market: str, start: Any, end: Any) -> ir.Table:
     """O: orders of ``market`` created in ``[start, end)``."""
     p = parse_period(start, end)
-    o = source.tables["orders"]
-    return o.filter(o.market == _check_market(market), o.created_at >= _lit(p.start),
-                    o.created_at < _lit(p.end))
+    return source.rows("orders", _check_market(market), "created_at", p.start, p.end)
 
 
 def cancellation_facts(source: Source, orders: ir.Table) -> ir.Table:
@@ -307,9 +306,14 @@ def order_facts(source: Any, market: str, start: Any, end: Any) -> ir.Table:
     return enrich_orders(source, cohort(source, market, start, end))
 
 
-def enrich_orders(source: Source, orders: ir.Table) -> ir.Table:
-    """Any set of orders with the derived facts of :func:`order_facts`."""
-    c = cancellation_facts(source, orders)
+def enrich_orders(source: Source, orders: ir.Table, cancels: ir.Table | None = None
+                  ) -> ir.Table:
+    """Any set of orders with the derived facts of :func:`order_facts`.
+
+    ``cancels`` may hold :func:`cancellation_facts` of these orders already
+    computed (e.g. materialised once), to avoid scanning cancellations again.
+    """
+    c = cancellation_facts(source, orders) if cancels is None else cancels
     approved = c.filter(c.outcome == "approved")
     rank = ibis.row_number().over(group_by=approved.order_id,
                                   order_by=[approved.requested_at, approved.request_id])
@@ -337,19 +341,16 @@ def period_contacts(source: Source, market: str, start: Any, end: Any) -> ir.Tab
     168 hours (see ``repeat_contact_rate``).
     """
     p = parse_period(start, end)
-    contacts = source.tables["contacts"]
-    c = contacts.filter(contacts.market == _check_market(market),
-                        contacts.created_at >= _lit(p.start), contacts.created_at < _lit(p.end))
-    c = c.left_join(_repeat_flags(source, c, p.end), "contact_id").drop("contact_id_right")
+    c = source.rows("contacts", _check_market(market), "created_at", p.start, p.end)
+    c = c.left_join(_repeat_flags(source, c, p.start, p.end), "contact_id").drop(
+        "contact_id_right")
     return c.mutate(repeat=c.repeat.fill_null(False))
 
 
 def period_feedback(source: Source, market: str, start: Any, end: Any) -> ir.Table:
     """F: feedback of ``market`` created in ``[start, end)``."""
     p = parse_period(start, end)
-    fb = source.tables["feedback"]
-    return fb.filter(fb.market == _check_market(market), fb.created_at >= _lit(p.start),
-                     fb.created_at < _lit(p.end))
+    return source.rows("feedback", _check_market(market), "created_at", p.start, p.end)
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -397,12 +398,18 @@ def _request_aggregates(r: ir.Table, by: str | None) -> ir.Table:
     return _group(r, by, **aggs)
 
 
-def _repeat_flags(source: Source, c: ir.Table, end: pd.Timestamp) -> ir.Table:
-    """Contact ids of ``c`` followed by another contact on the same order within 168 h."""
-    allc = source.tables["contacts"]
+def _repeat_flags(source: Source, c: ir.Table, start: pd.Timestamp,
+                  end: pd.Timestamp) -> ir.Table:
+    """Contact ids of ``c`` followed by another contact on the same order within 168 h.
+
+    ``c`` holds contacts created in ``[start, end)``, so a follow-up lies in
+    ``(start, end + 168 h]``: only those contacts (of any market) are read.
+    """
+    horizon = end + pd.Timedelta(hours=REPEAT_CONTACT_WINDOW_HOURS)
+    allc = source.rows("contacts", None, "created_at", start,
+                       horizon + pd.Timedelta(microseconds=1))
     mine = c.filter(c.order_id.notnull()).select("contact_id", "order_id", t0="created_at")
-    horizon = _lit(end + pd.Timedelta(hours=REPEAT_CONTACT_WINDOW_HOURS))
-    others = allc.filter(allc.order_id.notnull(), allc.created_at <= horizon).select(
+    others = allc.filter(allc.order_id.notnull(), allc.created_at <= _lit(horizon)).select(
         o2="order_id", t1="created_at")
     window = ibis.interval(hours=REPEAT_CONTACT_WINDOW_HOURS)
     j = mine.join(others, [mine.order_id == others.o2, others.t1 > mine.t0,
@@ -441,12 +448,26 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
     """All aggregates, one row (or one row per segment value) as a pandas frame."""
     p = parse_period(start, end)
     market = _check_market(market)
-    facts = order_facts(source, market, p.start, p.end)
-    if by == "buyer_segment":
-        from shopcx.segments import with_buyer_segment  # segments builds on this module
+    with ExitStack() as stack:
+        # each period's cancellation rows and per-order facts are computed once
+        # (in a temporary table) and shared by the aggregations below
+        orders = cohort(source, market, p.start, p.end)
+        cf = stack.enter_context(source.cached(cancellation_facts(source, orders)))
+        facts = enrich_orders(source, orders, cf)
+        if by == "buyer_segment":
+            from shopcx.segments import with_buyer_segment  # segments builds on this module
 
-        facts = with_buyer_segment(source, facts, market, p.start)
-    reqs = request_facts(source, facts)
+            facts = with_buyer_segment(source, facts, market, p.start)
+        facts = stack.enter_context(source.cached(facts.select(
+            "order_id", "gmv_usd", "paid_at", "shipped_at", "delivered_at", "cancelled",
+            "seller_fault", "buyer_requests", "cancel_initiator", "cancel_stage",
+            *([by] if by else []))))  # only what the aggregations read
+        reqs = cf.filter(cf.initiator == "buyer")
+        return _aggregate_parts(source, market, p, facts, reqs, by)
+
+
+def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
+                     reqs: ir.Table, by: str | None) -> pd.DataFrame:
     contacts = source.tables["contacts"]
     c = period_contacts(source, market, p.start, p.end)
     fb = period_feedback(source, market, p.start, p.end)

@@ -381,7 +381,7 @@ def compare_market(data: str, market: str, start: str, end: str, baseline_start:
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("shopcx", "pandas", "numpy", "ibis-framework", "duckdb", "papermill",
-                "nbconvert", "seaborn", "matplotlib", "statsmodels"):
+                "nbconvert", "seaborn", "matplotlib", "scipy"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

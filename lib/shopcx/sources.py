@@ -69,6 +69,33 @@ class Source:
     def table(self, name: str) -> ir.Table:
         return self.tables[name]
 
+    def rows(self, name: str, market: str | None, column: str, start: pd.Timestamp,
+             end: pd.Timestamp) -> ir.Table:
+        """Rows of ``name`` with ``start <= column < end`` (and of one market unless
+        ``market`` is None), in contract types.
+
+        The filters are applied to the stored columns where their type allows
+        (a timestamp column, time zone or not), before the contract's
+        conversions, so the engine can skip files and row groups by their
+        statistics; they are applied again after the conversions, so the rows
+        are exactly those of the contract's definition.
+        """
+        norm = self.tables[name]
+        raw = self.raw[name]
+        assert raw is not None
+        if market is not None and raw.market.type().is_string():
+            raw = raw.filter(raw.market == market)
+        kind = raw[column].type()
+        if kind.is_timestamp():
+            def lit(ts: pd.Timestamp) -> ir.Value:
+                value = ts.tz_localize("UTC") if kind.timezone else ts
+                return ibis.literal(value.to_pydatetime(), type=kind)
+            raw = raw.filter(raw[column] >= lit(start), raw[column] < lit(end))
+        t = normalize_table(name, raw) if raw is not self.raw[name] else norm
+        low, high = (ibis.literal(ts.to_pydatetime(), type="timestamp") for ts in (start, end))
+        t = t.filter(t[column] >= low, t[column] < high)
+        return t if market is None else t.filter(t.market == market)
+
     def execute(self, expr: ir.Expr) -> Any:
         """Run an expression on this source's engine; tables come back as pandas.
 

@@ -1,16 +1,18 @@
 """Statistics helpers: Wilson intervals, two-proportion tests, Benjamini-Hochberg.
 
-Thin, vectorised wrappers over statsmodels so every caller gets the same
+Vectorised, on numpy and scipy (the Wilson interval in closed form,
+Benjamini-Hochberg from ``scipy.stats.false_discovery_control``, the exact
+rate test from ``scipy.stats.binomtest``), so every caller gets the same
 conventions: a zero denominator gives NaN rather than a warning or an error.
+``scipy.stats`` is imported only by the functions that need it, which keeps
+``shopcx kpis`` quick to start.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import binomtest, norm
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint
+from scipy.special import ndtr  # the normal CDF; scipy.stats itself is imported on demand
 
 __all__ = ["Z95", "benjamini_hochberg", "rate_test", "two_proportion_test", "wilson_interval"]
 
@@ -34,9 +36,11 @@ def wilson_interval(successes: ArrayLike, trials: ArrayLike,
     lo = np.full(x.shape, np.nan)
     hi = np.full(x.shape, np.nan)
     ok = n > 0
-    if ok.any():
-        alpha = 2 * norm.sf(z)
-        lo[ok], hi[ok] = proportion_confint(x[ok], n[ok], alpha=alpha, method="wilson")
+    if ok.any():  # Wilson (1927): centre and half-width of the score interval
+        xs, ns = x[ok], n[ok]
+        centre = (xs + z * z / 2) / (ns + z * z)
+        half = z * np.sqrt(xs * (ns - xs) / ns + z * z / 4) / (ns + z * z)
+        lo[ok], hi[ok] = centre - half, centre + half
     if np.ndim(successes) == 0 and np.ndim(trials) == 0:
         return lo[0], hi[0]
     return lo, hi
@@ -61,7 +65,7 @@ def two_proportion_test(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike,
     se = np.sqrt(pooled * (1 - pooled) * (1 / np.where(ok, n1a, 1) + 1 / np.where(ok, n2a, 1)))
     ok &= se > 0
     z[ok] = (x1a[ok] / n1a[ok] - x2a[ok] / n2a[ok]) / se[ok]
-    p = np.where(ok, 2 * norm.sf(np.abs(np.where(ok, z, 0))), np.nan)
+    p = np.where(ok, 2 * ndtr(-np.abs(np.where(ok, z, 0))), np.nan)
     if all(np.ndim(v) == 0 for v in (x1, n1, x2, n2)):
         return z[0], p[0]
     return z, p
@@ -79,6 +83,8 @@ def rate_test(x1: ArrayLike, n1: ArrayLike, x2: ArrayLike, n2: ArrayLike) -> np.
     """
     a = [np.atleast_1d(np.asarray(v, dtype=float)) for v in (x1, n1, x2, n2)]
     x1a, n1a, x2a, n2a = np.broadcast_arrays(*a)
+    from scipy.stats import binomtest
+
     p = np.full(x1a.shape, np.nan)
     for i in range(x1a.size):
         total = x1a.flat[i] + x2a.flat[i]
@@ -104,5 +110,8 @@ def benjamini_hochberg(pvalues: ArrayLike, alpha: float = 0.05) -> tuple[np.ndar
     adjusted = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        reject[ok], adjusted[ok], _, _ = multipletests(p[ok], alpha=alpha, method="fdr_bh")
+        from scipy.stats import false_discovery_control
+
+        adjusted[ok] = false_discovery_control(p[ok], method="bh")
+        reject[ok] = adjusted[ok] <= alpha
     return reject, adjusted

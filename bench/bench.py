@@ -1,0 +1,339 @@
+"""Benchmarks of the workbook against its baselines; prints a table, writes JSON.
+
+    python bench/bench.py                       # everything (make bench)
+    python bench/bench.py --only kpis,explain   # a part
+    python bench/bench.py --sizes 1000000 --repeat 3
+
+Parts:
+
+* ``kpis`` -- ``shopcx kpis`` for one market and month on demo datasets of each
+  size, against (a) a straightforward pandas implementation of the same KPIs
+  (``bench/pandas_kpis.py``, values checked equal) and (b) DuckDB's bare scan
+  of the same columns for the same rows, the practical floor. Wall time and
+  peak memory (RSS) of each, in a fresh process, as ratios.
+* ``explain`` -- ``shopcx explain`` for one market on the largest dataset.
+* ``run`` -- ``shopcx run`` of every notebook for every demo market against the
+  naive loop (``papermill`` then ``jupyter nbconvert --no-input`` per notebook,
+  one after the other), and the floor of one notebook: starting a kernel and
+  importing the libraries.
+
+Each figure is the median of ``--repeat`` runs (``--run-repeat`` for the slow
+``run`` part), with min and max. Datasets are generated under
+``outputs/bench/`` when absent; the dataset's validation is cached before
+timing (it is reported once, separately). Results: ``outputs/bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "outputs" / "bench"
+BIN = Path(sys.executable).parent
+MARKET, START, END = "MY", "2026-11-01", "2026-12-01"
+BASELINE = ("2026-10-01", "2026-11-01")
+TARGETS = {"kpis_vs_scan": 3.0, "pandas_vs_kpis": 5.0, "kpis_peak_mb": 2048.0,
+           "naive_vs_run": 3.0}
+
+PROBE = r"""
+import json, resource, sys, time
+task, args = sys.argv[1], json.loads(sys.argv[2])
+sys.path.insert(0, args["bench"])
+imported = time.perf_counter()
+if task in ("kpis", "explain"):  # what the command imports, timed apart from the work
+    import shopcx.cli, shopcx.metrics, shopcx.report, shopcx.rootcause
+imports = time.perf_counter() - imported
+if task == "kpis":
+    from shopcx.cli import main
+    import contextlib, io
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        status = main(["kpis", "--data", args["data"], "--market", args["market"],
+                       "--start", args["start"], "--end", args["end"], "--format", "json"])
+    seconds = time.perf_counter() - t
+    assert status == 0
+    values = {k: v["value"] for k, v in json.loads(out.getvalue())["kpis"].items()}
+elif task == "pandas":
+    import pandas_kpis
+    t = time.perf_counter()
+    values = pandas_kpis.kpis(args["data"], args["market"], args["start"], args["end"])
+    seconds = time.perf_counter() - t
+elif task == "scan":
+    import duckdb
+    con = duckdb.connect()
+    con.execute("SET TimeZone='UTC'")
+    d, m, s, e = args["data"], args["market"], args["start"], args["end"]
+    sql = [
+        f"select count(*), max(order_id), max(buyer_id), max(seller_id), max(category), "
+        f"max(sales_channel), max(fulfillment), max(payment_method), max(carrier), "
+        f"sum(gmv_usd), epoch(max(paid_at)), epoch(max(shipped_at)), epoch(max(delivered_at)) "
+        f"from read_parquet('{d}/orders/**/*.parquet', hive_partitioning=true) "
+        f"where market = '{m}' and created_at >= '{s}' and created_at < '{e}'",
+        f"select count(*), max(request_id), max(order_id), max(initiator), max(reason), "
+        f"epoch(max(requested_at)), max(outcome), epoch(max(resolved_at)), bool_or(auto_resolved) "
+        f"from read_parquet('{d}/cancellations/**/*.parquet', hive_partitioning=true)",
+        f"select count(*), max(contact_id), max(order_id), max(channel), max(reason), "
+        f"sum(handle_time_s), bool_or(escalated), sum(csat) "
+        f"from read_parquet('{d}/contacts/**/*.parquet', hive_partitioning=true) "
+        f"where market = '{m}' and created_at >= '{s}' and created_at < '{e}'",
+        f"select count(*), sum(rating) "
+        f"from read_parquet('{d}/feedback/**/*.parquet', hive_partitioning=true) "
+        f"where market = '{m}' and created_at >= '{s}' and created_at < '{e}'",
+    ]
+    t = time.perf_counter()
+    for q in sql:
+        con.execute(q).fetchall()
+    seconds = time.perf_counter() - t
+    values = {}
+elif task == "explain":
+    from shopcx.cli import main
+    import contextlib, io
+    t = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main(["explain", "--data", args["data"], "--market", args["market"],
+                       "--metric", "cancellation_rate", "--baseline", args["baseline"],
+                       "--current", args["current"], "--format", "json"])
+    seconds = time.perf_counter() - t
+    assert status == 0
+    values = {}
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "imports": imports, "peak_mb": peak, "values": values}))
+"""
+
+
+def _probe(task: str, **args: Any) -> dict[str, Any]:
+    args["bench"] = str(ROOT / "bench")
+    done = subprocess.run([sys.executable, "-c", PROBE, task, json.dumps(args)],
+                          capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"{task} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "runs": len(values)}
+
+
+def _dataset(size: int) -> Path:
+    path = OUT / f"demo-{size // 1_000_000}m" if size >= 1_000_000 else OUT / f"demo-{size}"
+    if not (path / "demo_manifest.json").exists():
+        print(f"generating a {size:,}-order demo dataset in {path} ...", flush=True)
+        subprocess.run([str(BIN / "shopcx"), "demo-data", "--out", str(path), "--orders",
+                        str(size)], check=True)
+    return path
+
+
+def _validate(path: Path) -> float:
+    t = time.perf_counter()
+    subprocess.run([str(BIN / "shopcx"), "validate", "--data", str(path)], check=True,
+                   capture_output=True)
+    return time.perf_counter() - t
+
+
+def bench_kpis(sizes: list[int], repeat: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for size in sizes:
+        data = _dataset(size)
+        validation = _validate(data)  # first validation; cached for what follows
+        common = {"data": str(data), "market": MARKET, "start": START, "end": END}
+        runs: dict[str, list[dict[str, Any]]] = {"kpis": [], "pandas": [], "scan": []}
+        for _ in range(repeat):
+            for task in runs:
+                runs[task].append(_probe(task, **common))
+        mine, theirs = runs["kpis"][0]["values"], runs["pandas"][0]["values"]
+        differ = [k for k, v in theirs.items() if not _close(v, mine.get(k))]
+        row = {task: {"seconds": _stats([r["seconds"] for r in rs]),
+                      "imports_seconds": _stats([r["imports"] for r in rs]),
+                      "peak_mb": _stats([r["peak_mb"] for r in rs])}
+               for task, rs in runs.items()}
+        row["validation_seconds"] = validation
+        row["pandas_values_differ"] = differ
+        k, p, s = (row[t]["seconds"]["median"] for t in ("kpis", "pandas", "scan"))
+        row["ratios"] = {"kpis_vs_scan": k / s, "pandas_vs_kpis": p / k,
+                         "pandas_vs_kpis_memory": row["pandas"]["peak_mb"]["median"]
+                         / row["kpis"]["peak_mb"]["median"]}
+        out[str(size)] = row
+    return out
+
+
+def _close(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+
+
+def bench_explain(size: int, repeat: int) -> dict[str, Any]:
+    data = _dataset(size)
+    _validate(data)
+    runs = [_probe("explain", data=str(data), market=MARKET,
+                   baseline=":".join(BASELINE), current=f"{START}:{END}")
+            for _ in range(repeat)]
+    return {"size": size, "seconds": _stats([r["seconds"] for r in runs]),
+            "peak_mb": _stats([r["peak_mb"] for r in runs])}
+
+
+def _naive_loop(data: Path, markets: list[str], notebooks: list[str], out: Path) -> float:
+    """The naive way: papermill then nbconvert --no-input, one notebook after another."""
+    t = time.perf_counter()
+    for market in markets:
+        for nb in notebooks:
+            executed = out / market / f"{nb}.ipynb"
+            executed.parent.mkdir(parents=True, exist_ok=True)
+            params = ["-p", "market", market, "-p", "start", START, "-p", "end", END,
+                      "-p", "baseline_start", BASELINE[0], "-p", "baseline_end", BASELINE[1],
+                      "-p", "data", str(data)]
+            subprocess.run([str(BIN / "papermill"), str(ROOT / "notebooks" / f"{nb}.ipynb"),
+                            str(executed), *params, "--cwd", str(ROOT / "notebooks"),
+                            "--no-progress-bar", "--log-level", "ERROR"], check=True,
+                           capture_output=True)
+            subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input",
+                            str(executed)], check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def _floor_notebook(out: Path) -> float:
+    """Papermill + nbconvert of a notebook that only imports what the readouts import."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('market: str = "MY"  # ISO market code')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "from shopcx import compare, funnel, painpoints, plots, readout, rootcause, story\n"
+        "plots.set_style()")]
+    src = out / "floor.ipynb"
+    out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, src)
+    t = time.perf_counter()
+    subprocess.run([str(BIN / "papermill"), str(src), str(out / "floor-out.ipynb"),
+                    "--no-progress-bar", "--log-level", "ERROR"], check=True,
+                   capture_output=True)
+    subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input",
+                    str(out / "floor-out.ipynb")], check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def bench_run(markets: list[str], repeat: int) -> dict[str, Any]:
+    data = ROOT / "outputs" / "demo-data"
+    if not (data / "demo_manifest.json").exists():
+        subprocess.run([str(BIN / "shopcx"), "demo-data", "--out", str(data)], check=True)
+    notebooks = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    shopcx_runs, naive_runs, floors = [], [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+            t = time.perf_counter()
+            subprocess.run([str(BIN / "shopcx"), "run", str(ROOT / "params" / "demo.yaml"),
+                            "--markets", ",".join(markets), "--notebooks", ",".join(notebooks),
+                            "--out", str(Path(tmp) / "run")], check=True, capture_output=True,
+                           cwd=ROOT)
+            shopcx_runs.append(time.perf_counter() - t)
+            naive_runs.append(_naive_loop(data, markets, notebooks, Path(tmp) / "naive"))
+            floors.append(_floor_notebook(Path(tmp) / "floor"))
+    count = len(markets) * len(notebooks)
+    run, naive = statistics.median(shopcx_runs), statistics.median(naive_runs)
+    return {"markets": markets, "notebooks": notebooks, "readouts": count,
+            "shopcx_run": _stats(shopcx_runs), "naive_loop": _stats(naive_runs),
+            "floor_per_notebook": _stats(floors),
+            "ratios": {"naive_vs_run": naive / run,
+                       "naive_per_notebook_vs_floor": naive / count / statistics.median(floors),
+                       "run_per_notebook_vs_floor": run / count / statistics.median(floors)}}
+
+
+def _fmt(s: dict[str, float], unit: str = "s") -> str:
+    return f"{s['median']:.2f} {unit} ({s['min']:.2f}–{s['max']:.2f})"
+
+
+def report(results: dict[str, Any]) -> str:
+    lines = ["| measure | figure (median, min–max) | target | met |", "|---|---|---|---|"]
+    for size, row in results.get("kpis", {}).items():
+        n = f"{int(size):,}"
+        r = row["ratios"]
+        lines += [
+            f"| kpis, {n} orders: shopcx | {_fmt(row['kpis']['seconds'])} (+ "
+            f"{row['kpis']['imports_seconds']['median']:.1f} s imports), peak "
+            f"{row['kpis']['peak_mb']['median']:.0f} MB | peak < 2 GiB | "
+            f"{'yes' if row['kpis']['peak_mb']['median'] < TARGETS['kpis_peak_mb'] else 'no'} |",
+            f"| kpis, {n} orders: bare DuckDB scan | {_fmt(row['scan']['seconds'])}, peak "
+            f"{row['scan']['peak_mb']['median']:.0f} MB | | |",
+            f"| kpis, {n} orders: pandas | {_fmt(row['pandas']['seconds'])}, peak "
+            f"{row['pandas']['peak_mb']['median']:.0f} MB | | |",
+            f"| kpis / bare scan, {n} | {r['kpis_vs_scan']:.1f}x | ≤ 3x | "
+            f"{'yes' if r['kpis_vs_scan'] <= TARGETS['kpis_vs_scan'] else 'no'} |",
+            f"| pandas / kpis, {n} | {r['pandas_vs_kpis']:.1f}x faster, "
+            f"{r['pandas_vs_kpis_memory']:.1f}x less memory | ≥ 5x at 10M | "
+            + ("yes |" if r["pandas_vs_kpis"] >= TARGETS["pandas_vs_kpis"] else "no |"),
+        ]
+    sizes = sorted(int(s) for s in results.get("kpis", {}))
+    if len(sizes) >= 2:
+        small, large = (results["kpis"][str(s)]["kpis"]["seconds"]["median"]
+                        for s in (sizes[0], sizes[-1]))
+        growth = large / small
+        lines.append(f"| kpis time {sizes[0]:,} → {sizes[-1]:,} orders | {growth:.1f}x for "
+                     f"{sizes[-1] / sizes[0]:.0f}x the orders | at most linear | "
+                     f"{'yes' if growth <= sizes[-1] / sizes[0] else 'no'} |")
+    if "explain" in results:
+        e = results["explain"]
+        lines.append(f"| explain, one market of {e['size']:,} orders | {_fmt(e['seconds'])}, "
+                     f"peak {e['peak_mb']['median']:.0f} MB | < 60 s | "
+                     f"{'yes' if e['seconds']['median'] < 60 else 'no'} |")
+    if "run" in results:
+        r = results["run"]
+        lines += [
+            f"| shopcx run, {r['readouts']} readouts | {_fmt(r['shopcx_run'])} | | |",
+            f"| naive papermill + nbconvert loop | {_fmt(r['naive_loop'])} | | |",
+            f"| naive / shopcx run | {r['ratios']['naive_vs_run']:.1f}x | ≥ 3x | "
+            f"{'yes' if r['ratios']['naive_vs_run'] >= TARGETS['naive_vs_run'] else 'no'} |",
+            f"| floor: kernel + imports per notebook | {_fmt(r['floor_per_notebook'])} | | |",
+            f"| per notebook: run / floor, naive / floor | "
+            f"{r['ratios']['run_per_notebook_vs_floor']:.1f}x, "
+            f"{r['ratios']['naive_per_notebook_vs_floor']:.1f}x | | |",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="kpis,explain,run",
+                        help="comma-separated parts: kpis, explain, run")
+    parser.add_argument("--sizes", default="1000000,10000000",
+                        help="dataset sizes (orders) for kpis; explain uses the largest")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (kpis, explain)")
+    parser.add_argument("--run-repeat", type=int, default=1, help="runs of the run comparison")
+    parser.add_argument("--markets", default="US,GB,ID,MY,TH,VN,PH,SG",
+                        help="markets of the run comparison")
+    args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    OUT.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform()},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "targets": TARGETS}
+    if "kpis" in parts:
+        results["kpis"] = bench_kpis(sizes, args.repeat)
+    if "explain" in parts:
+        results["explain"] = bench_explain(max(sizes), max(1, min(args.repeat, 3)))
+    if "run" in parts:
+        results["run"] = bench_run(args.markets.split(","), args.run_repeat)
+    results["table"] = report(results)
+    tmp = OUT / "results.json.tmp"
+    tmp.write_text(json.dumps(results, indent=2))
+    tmp.replace(OUT / "results.json")
+    print(results["table"])
+    print(f"\nwritten: {OUT / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
