@@ -206,7 +206,8 @@ def _floor_notebook(out: Path) -> float:
     """Papermill + nbconvert of a notebook that only imports what the readouts import."""
     import nbformat
 
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "display_name": "Python 3", "language": "python", "name": "python3"}})
     params = nbformat.v4.new_code_cell('market: str = "MY"  # ISO market code')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
@@ -232,14 +233,17 @@ def bench_run(markets: list[str], repeat: int) -> dict[str, Any]:
     shopcx_runs, naive_runs, floors = [], [], []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory(dir=OUT) as tmp:
+            floors.append(_floor_notebook(Path(tmp) / "floor"))
+            print(f"floor notebook: {floors[-1]:.1f} s", flush=True)
             t = time.perf_counter()
             subprocess.run([str(BIN / "shopcx"), "run", str(ROOT / "params" / "demo.yaml"),
                             "--markets", ",".join(markets), "--notebooks", ",".join(notebooks),
                             "--out", str(Path(tmp) / "run")], check=True, capture_output=True,
                            cwd=ROOT)
             shopcx_runs.append(time.perf_counter() - t)
+            print(f"shopcx run: {shopcx_runs[-1]:.1f} s", flush=True)
             naive_runs.append(_naive_loop(data, markets, notebooks, Path(tmp) / "naive"))
-            floors.append(_floor_notebook(Path(tmp) / "floor"))
+            print(f"naive loop: {naive_runs[-1]:.1f} s", flush=True)
     count = len(markets) * len(notebooks)
     run, naive = statistics.median(shopcx_runs), statistics.median(naive_runs)
     return {"markets": markets, "notebooks": notebooks, "readouts": count,
@@ -316,10 +320,14 @@ def main(argv: list[str] | None = None) -> int:
     parts = set(args.only.split(","))
     sizes = [int(s) for s in args.sizes.split(",")]
     OUT.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {
+    previous = OUT / "results.json"
+    # a partial run (--only) keeps the other parts of the last results
+    results: dict[str, Any] = (json.loads(previous.read_text()) if previous.exists()
+                               and parts != {"kpis", "explain", "run"} else {})
+    results.update({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
-        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "targets": TARGETS}
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "targets": TARGETS})
     if "kpis" in parts:
         results["kpis"] = bench_kpis(sizes, args.repeat)
     if "explain" in parts:
