@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shopcx.memo import memoized
 from shopcx.metrics import KPI_BY_NAME, compute_kpis, parse_period
 from shopcx.sources import load_source
 from shopcx.stats import benjamini_hochberg, rate_test, two_proportion_test
@@ -86,6 +87,13 @@ def compare_periods(source: Any, market: str, start: Any, end: Any, baseline_sta
     source = load_source(source)
     parse_period(start, end)
     parse_period(baseline_start, baseline_end)
-    current = compute_kpis(source, market, start, end)
-    baseline = compute_kpis(source, market, baseline_start, baseline_end)
-    return compare_kpis(current, baseline, alpha=alpha, min_sample=min_sample)
+
+    def compute() -> pd.DataFrame:
+        current = compute_kpis(source, market, start, end)
+        baseline = compute_kpis(source, market, baseline_start, baseline_end)
+        return compare_kpis(current, baseline, alpha=alpha, min_sample=min_sample)
+
+    # the readouts of one market share this result (see shopcx.memo)
+    return memoized(source, "compare", (market.upper(), str(start), str(end),
+                                        str(baseline_start), str(baseline_end), alpha,
+                                        min_sample), compute)

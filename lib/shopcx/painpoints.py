@@ -29,7 +29,9 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from shopcx.config import params_file
 from shopcx.contract import CANCEL_CONTACT_REASONS
+from shopcx.memo import file_fingerprint, memoized
 from shopcx.metrics import enrich_orders, period_feedback
 from shopcx.sentiment import score_sentiment
 from shopcx.sources import load_source
@@ -67,6 +69,16 @@ def tag_feedback(source: Any, market: str, start: Any, end: Any,
     """
     source = load_source(source)
     taxonomy = taxonomy or load_taxonomy()
+    lexicons = params_file(None, "sentiment_lexicons.yaml")
+    key = (market.upper(), str(start), str(end), taxonomy.source,
+           file_fingerprint(taxonomy.source), file_fingerprint(lexicons))
+    # the readouts of one market share this result (see shopcx.memo)
+    return memoized(source, "tagged-feedback", key,
+                    lambda: _tag_feedback(source, market, start, end, taxonomy))
+
+
+def _tag_feedback(source: Any, market: str, start: Any, end: Any,
+                  taxonomy: Taxonomy) -> pd.DataFrame:
     f = period_feedback(source, market, start, end)
     orders = source.tables["orders"]
     facts = enrich_orders(source, orders.semi_join(f.select("order_id"), "order_id")).select(

@@ -87,10 +87,20 @@ def segment_profile(source: Any, market: str, start: Any, end: Any, baseline_sta
     :func:`shopcx.rootcause.decompose`; they add up to the change of the
     market's cancellation rate) with ``effect``.
     """
+    from shopcx.memo import memoized
+
+    source = load_source(source)
+    key = (market.upper(), str(start), str(end), str(baseline_start), str(baseline_end))
+    # the summary and root-cause readouts share this result (see shopcx.memo)
+    return memoized(source, "segment-profile", key, lambda: _segment_profile(
+        source, market, start, end, baseline_start, baseline_end))
+
+
+def _segment_profile(source: Any, market: str, start: Any, end: Any, baseline_start: Any,
+                     baseline_end: Any) -> pd.DataFrame:
     from shopcx.metrics import compute_segment_kpis
     from shopcx.rootcause import decompose
 
-    source = load_source(source)
     now = compute_segment_kpis(source, market, start, end, "buyer_segment")
     before = compute_segment_kpis(source, market, baseline_start, baseline_end, "buyer_segment")
     rows = []
