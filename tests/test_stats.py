@@ -49,3 +49,18 @@ def test_benjamini_hochberg_matches_hand_computation() -> None:
     assert reject.tolist() == [True, True, False, True, True]
     reject, adj = benjamini_hochberg([np.nan, 0.01])
     assert reject.tolist() == [False, True] and math.isnan(adj[0]) and adj[1] == 0.01
+
+
+def test_wilson_interval_contains_its_estimate_at_the_edges() -> None:
+    import numpy as np
+
+    from shopcx.stats import wilson_interval
+
+    n = np.arange(1, 2000, dtype=float)
+    for x in (np.zeros_like(n), n):  # 0 of n and n of n
+        lo, hi = wilson_interval(x, n)
+        p = x / n
+        assert (lo <= p).all() and (p <= hi).all()
+        assert (lo >= 0).all() and (hi <= 1).all()
+    lo, hi = wilson_interval(0, 10)
+    assert lo == 0.0 and round(float(hi), 4) == 0.2775  # 0 of 10: [0, 0.2775]

@@ -40,7 +40,9 @@ def wilson_interval(successes: ArrayLike, trials: ArrayLike,
         xs, ns = x[ok], n[ok]
         centre = (xs + z * z / 2) / (ns + z * z)
         half = z * np.sqrt(xs * (ns - xs) / ns + z * z / 4) / (ns + z * z)
-        lo[ok], hi[ok] = centre - half, centre + half
+        share = xs / ns  # rounding must not put the estimate outside its own interval
+        lo[ok] = np.clip(np.minimum(centre - half, share), 0.0, 1.0)
+        hi[ok] = np.clip(np.maximum(centre + half, share), 0.0, 1.0)
     if np.ndim(successes) == 0 and np.ndim(trials) == 0:
         return lo[0], hi[0]
     return lo, hi
