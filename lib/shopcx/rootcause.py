@@ -373,48 +373,45 @@ def _combinations(pairs: dict[tuple[str, str], pd.DataFrame], one: pd.DataFrame,
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
 
 
+def _label(row: pd.Series) -> str:
+    return f"{row['dimension']}={row['key']}"
+
+
 def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
            change: float, candidates: int = 40) -> pd.DataFrame:
-    """The drivers: segments pushing the change, without redundant ones, by |contribution|."""
-    one["redundant_with"] = None
-    pushing = one[[_same_way(v, change) for v in one["surprise"]]]
-    rows = [r for _, r in pushing.iterrows()]
+    """The drivers: segments pushing the change, without redundant ones, by |contribution|.
+
+    Fills ``one["redundant_with"]`` for the segments left out. Only the
+    ``candidates`` largest are compared with each other (pairwise checks).
+    """
+    redundant: dict[tuple[str, str], str] = {}
+    for _, combo in combos.iterrows() if not combos.empty else ():
+        for parent in combo["parents"]:
+            redundant.setdefault(parent, _label(combo))
+    rows = [r for _, r in one.iterrows() if _same_way(r["surprise"], change)]
     if not combos.empty:
-        label = {}
-        for _, combo in combos.iterrows():
-            for parent in combo["parents"]:
-                label.setdefault(parent, f"{combo['dimension']}={combo['key']}")
-        for i, r in one.iterrows():
-            if (r["dimension"], r["key"]) in label:
-                one.at[i, "redundant_with"] = label[r["dimension"], r["key"]]
         rows += [r for _, r in combos.drop(columns="parents").iterrows()]
     rows.sort(key=lambda r: (-abs(r["contribution"]), r["dimension"], r["key"]))
     kept: list[pd.Series] = []
     for r in rows[:candidates]:
-        if SEP not in r["dimension"]:
-            idx = one.index[(one["dimension"] == r["dimension"]) & (one["key"] == r["key"])][0]
-            if one.at[idx, "redundant_with"] is not None:
-                continue
-            for d in list(kept):
-                if SEP in d["dimension"] or d["dimension"] == r["dimension"]:
-                    continue
-                if d["noise"] or not d["distinct"]:  # only a real driver explains others
-                    continue
+        me = (r["dimension"], r["key"])
+        if SEP not in r["dimension"] and me not in redundant:
+            # only a real driver of another dimension can explain a segment away
+            for d in [d for d in kept if SEP not in d["dimension"]
+                      and d["dimension"] != r["dimension"] and not d["noise"] and d["distinct"]
+                      and (d["dimension"], d["key"]) not in redundant]:
                 rel = overlaps.relation(r, d)
                 if rel == "reflects":
-                    one.at[idx, "redundant_with"] = f"{d['dimension']}={d['key']}"
+                    redundant[me] = _label(d)
                     break
                 if rel == "reflected":
-                    kept = [k for k in kept if k is not d]
-                    j = one.index[(one["dimension"] == d["dimension"]) & (one["key"] == d["key"])]
-                    one.loc[j, "redundant_with"] = f"{r['dimension']}={r['key']}"
-            if one.at[idx, "redundant_with"] is not None:
-                continue
-        kept.append(r)
+                    redundant[d["dimension"], d["key"]] = _label(r)
+        if me not in redundant:
+            kept.append(r)
     kept += rows[candidates:]
-    kept = [r for r in kept if SEP in r["dimension"] or one.loc[
-        (one["dimension"] == r["dimension"]) & (one["key"] == r["key"]),
-        "redundant_with"].isna().all()]
+    kept = [r for r in kept if (r["dimension"], r["key"]) not in redundant]
+    one["redundant_with"] = [redundant.get((d, k)) for d, k in zip(
+        one["dimension"], one["key"], strict=True)]
     drivers = pd.DataFrame(kept).reset_index(drop=True) if kept else one.iloc[0:0].copy()
     significant, distinct = ~drivers["noise"].astype(bool), drivers["distinct"].astype(bool)
     drivers["follows_market"] = significant & ~distinct
