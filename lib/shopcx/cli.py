@@ -140,11 +140,11 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     if args.by and args.by not in metrics.BY_DIMENSIONS:
         raise InputError(f"--by {args.by!r} is not one of {', '.join(metrics.BY_DIMENSIONS)}")
     source = _open_valid_source(args.data)
-    markets = source.markets()
-    if market not in markets:
+    kpis = metrics.compute_kpis(source, market, period.start, period.end)
+    orders = kpis.set_index("kpi").at["orders", "value"]
+    if orders == 0 and market not in (markets := source.markets()):  # checked only when empty
         raise InputError(f"market {market} has no orders in {source.description} "
                          f"(markets present: {', '.join(markets) or 'none'})")
-    kpis = metrics.compute_kpis(source, market, period.start, period.end)
     segments = (metrics.compute_segment_kpis(source, market, period.start, period.end, args.by)
                 if args.by else None)
     if args.format == "json":

@@ -277,12 +277,33 @@ def check_schema(raw: dict[str, ir.Table | None]) -> list[Finding]:
     return out
 
 
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
+    """DuckDB: microseconds since the epoch of a timezone-aware timestamp."""
+
+
+@ibis.udf.scalar.builtin(name="make_timestamp")
+def _make_timestamp(us: dt.int64) -> dt.Timestamp():  # type: ignore[valid-type]
+    """DuckDB: the naive timestamp ``us`` microseconds after the epoch."""
+
+
+def _on_duckdb(value: ir.Expr) -> bool:
+    try:
+        return value._find_backend().name == "duckdb"
+    except Exception:  # unbound expression (e.g. a pandas memtable): the default engine
+        return ibis.get_backend().name == "duckdb"
+
+
 def _converted(col: Column, value: ir.Column) -> ir.Column:
     """The raw column cast to the contract type; rows that do not convert become null."""
     kind = _raw_kind(value.type())
     if col.type == "timestamp":
         if kind == "string":
             value = value.try_cast(dt.Timestamp(timezone="UTC"))
+        elif value.type().is_timestamp() and value.type().timezone and _on_duckdb(value):
+            # same instant as naive UTC; several times faster than DuckDB's cast
+            # (which converts through the ICU calendar) and keeps filters cheap
+            return _make_timestamp(_epoch_us(value))
         return value.cast(dt.Timestamp())  # timezone-aware -> UTC wall time (session is UTC)
     if col.type == "int" and kind in ("string", "float"):
         as_float = value.try_cast(dt.float64) if kind == "string" else value.cast(dt.float64)

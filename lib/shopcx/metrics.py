@@ -488,9 +488,12 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
         _feedback_aggregates(fb, by),
         _group(coc, by, n_cancelled_order_contacts=coc.count()),
     ]
+    if not by:  # one row each: a single statement (one plan, one round trip)
+        one = parts[0]
+        for part in parts[1:]:
+            one = one.cross_join(part)
+        return source.execute(one).reset_index(drop=True)
     frames = [source.execute(part) for part in parts]
-    if not by:
-        return pd.concat([f.reset_index(drop=True) for f in frames], axis=1)
     out = frames[0]
     out[by] = out[by].astype(object).where(out[by].notna(), None)
     for f in frames[1:]:
