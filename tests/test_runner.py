@@ -201,3 +201,54 @@ def test_params_files_load_and_validate() -> None:
             config = load_run_config(path)
             names, declared = check_notebook_parameters(config, NOTEBOOKS)
             assert set(names) <= set(READOUTS)
+
+
+def _probe_notebook(folder: Path, name: str, body: str) -> None:
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "display_name": "Python 3", "language": "python", "name": "python3"}})
+    params = nbformat.v4.new_code_cell(
+        'market: str = "US"  # ISO market code\nstart: str = ""  # period start\n'
+        'end: str = ""  # period end\nbaseline_start: str = ""  # baseline start\n'
+        'baseline_end: str = ""  # baseline end\ndata: str = ""  # data source\n'
+        'min_sample: int = 30  # smallest denominator shown')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def _printed(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_a_kept_kernel_gives_each_notebook_a_clean_namespace(tmp_path: Path, fresh: bool) -> None:
+    """One worker runs a notebook that leaves state behind, one that checks for it, one
+    that fails and one more: kept kernels are reused, cleaned, and replaced after a failure."""
+    data = write_tables(tiny_tables(), tmp_path / "data", "parquet")
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _probe_notebook(folder, "a_dirty", (
+        "import os, matplotlib\n"
+        "leak = 1\nmatplotlib.rcParams['lines.linewidth'] = 9.0\nos.chdir('/')\n"
+        "print('pid', os.getpid())"))
+    check = ("import os, matplotlib\n"
+             "assert 'leak' not in globals(), 'namespace not cleared'\n"
+             "assert matplotlib.rcParams['lines.linewidth'] == 1.5, 'rcParams kept'\n"
+             f"assert os.getcwd() == {str(folder)!r}, os.getcwd()\n"
+             "print('pid', os.getpid())")
+    _probe_notebook(folder, "b_check", check)
+    _probe_notebook(folder, "c_fails", "raise RuntimeError('planted')")
+    _probe_notebook(folder, "d_after", check)
+    config = load_run_config(data=str(data), markets=["US"], start="2026-10-01",
+                             end="2026-11-01", out=str(tmp_path / "out"), workers=1,
+                             notebooks=["a_dirty", "b_check", "c_fails", "d_after"],
+                             fresh_kernels=fresh)
+    summary = run(plan_run(config, folder), progress=False)
+    status = {r.notebook: r.status for r in summary.results}
+    assert status == {"a_dirty": "ok", "b_check": "ok", "c_fails": "failed", "d_after": "ok"}
+    pid = {n: _printed(tmp_path / "out" / "US" / f"{n}.ipynb").split()[-1]
+           for n in ("a_dirty", "b_check", "d_after")}
+    assert (pid["a_dirty"] == pid["b_check"]) is not fresh  # kept, unless fresh kernels
+    assert pid["d_after"] != pid["b_check"]  # a failed notebook's kernel is not reused

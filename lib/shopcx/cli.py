@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--notebooks", help="comma-separated notebook names (default: all)")
     r.add_argument("--out", help="output folder")
     r.add_argument("--workers", type=int, help="parallel worker processes (default: cores)")
+    r.add_argument("--fresh-kernels", action="store_true", default=None,
+                   help="a new kernel for every notebook (default: each worker keeps one)")
     r.add_argument("--min-sample", type=int, help="minimum denominator to show a rate")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -214,7 +216,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.params, data=args.data, markets=_split(args.markets), start=args.start,
         end=args.end, baseline_start=args.baseline_start, baseline_end=args.baseline_end,
         notebooks=_split(args.notebooks), out=args.out, workers=args.workers,
-        min_sample=args.min_sample)
+        fresh_kernels=args.fresh_kernels, min_sample=args.min_sample)
     plan = plan_run(config)
     for w in plan.warnings:
         print(f"warning: {w['table']}.{w['column']}: {w['message']} [{w['rule']}]: "

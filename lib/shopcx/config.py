@@ -41,6 +41,7 @@ RUN_KEYS = {
     "notebooks": "notebooks to run (default: all in notebooks/)",
     "out": "output folder (default: outputs/run-<start>)",
     "workers": "parallel worker processes (default: number of cores)",
+    "fresh_kernels": "start a new kernel for every notebook (default: each worker reuses one)",
     "min_sample": "below this denominator a rate shows as 'too few'",
     "targets": "targets file (default: params/targets.yaml)",
     "parameters": "extra notebook parameters, by name",
@@ -116,6 +117,7 @@ class RunConfig:
     notebooks: list[str] | None = None
     out: str | None = None
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    fresh_kernels: bool = False
     min_sample: int = 30
     targets: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +144,8 @@ class RunConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"{where}: {key} must be a whole number of at least 1")
+        if not isinstance(self.fresh_kernels, bool):
+            raise InputError(f"{where}: fresh_kernels must be true or false")
         for key in ("data", "out", "targets"):
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):

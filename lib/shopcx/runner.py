@@ -105,6 +105,7 @@ class Job:
     parameters: dict[str, Any]
     cwd: str
     timeout: int | None = None
+    warm: bool = False  # run on the worker's kept kernel (shopcx.kernels)
 
 
 @dataclass
@@ -302,7 +303,8 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
         for n in names:
             params = {k: v for k, v in values.items() if k in declared[n]}
             plan.jobs.append(Job(market, n, str(folder / f"{n}.ipynb"),
-                                 str(out / market), params, str(folder)))
+                                 str(out / market), params, str(folder),
+                                 warm=not config.fresh_kernels))
     return plan
 
 
@@ -322,6 +324,8 @@ def execute_job(job: Job) -> NotebookResult:
     """Execute one notebook with Papermill and render its readout (in a worker)."""
     import papermill as pm
 
+    from shopcx.kernels import ENGINE, worker_kernel
+
     began = time.perf_counter()
     out_dir = Path(job.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -331,17 +335,23 @@ def execute_job(job: Job) -> NotebookResult:
     # the kernel writes its own log lines to stderr; keep them in OUT/logs, not on screen
     log = Path(job.output_dir).parent / "logs" / f"{job.market}-{job.notebook}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    kernel = worker_kernel(log.parent) if job.warm else None
     saved = os.dup(2)
     try:
         with open(log, "wb") as handle:
             os.dup2(handle.fileno(), 2)
+        extra: dict[str, Any] = {}
+        if kernel is not None:
+            extra = {"engine_name": ENGINE, "km": kernel.prepare(job.cwd)}
         pm.execute_notebook(job.input_path, str(tmp), parameters=job.parameters,
                             kernel_name="python3", language="python", cwd=job.cwd,
                             progress_bar=False,
                             log_output=False, execution_timeout=job.timeout,
-                            request_save_on_cell_execute=False)
+                            request_save_on_cell_execute=False, **extra)
     except Exception as exc:  # the executed copy (if any) is kept with the error in it
         error = _error_text(exc)
+        if kernel is not None:  # the next notebook gets a new kernel
+            kernel.discard()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
