@@ -49,6 +49,7 @@ import pandas as pd
 import ruptures
 from scipy.stats import poisson
 
+from shopcx.memo import memoized
 from shopcx.metrics import order_facts, parse_period, request_facts
 from shopcx.sources import load_source
 from shopcx.stats import benjamini_hochberg
@@ -82,6 +83,12 @@ def daily_series(source: Any, market: str, start: Any, end: Any) -> pd.DataFrame
     """
     source = load_source(source)
     p = parse_period(start, end)
+    # the readout asks for the whole set once, then each explained metric's again
+    return memoized(source, "daily-series", (market.upper(), str(p.start), str(p.end)),
+                    lambda: _daily_series(source, market, p))
+
+
+def _daily_series(source: Any, market: str, p: Any) -> pd.DataFrame:
     facts = order_facts(source, market, p.start, p.end)
     f = facts.mutate(day=_day(facts.created_at))
     orders = source.execute(f.group_by("day").aggregate(
@@ -318,14 +325,14 @@ def _combos(source: Any, ub: ibis.Table, uc: ibis.Table, groups: list[tuple[str,
         ub = ub.filter(~_matches(ub, burst))
         uc = uc.filter(~_matches(uc, burst))
     rows = []
-    for g in groups:
+    current, baseline = (_group_counts(source, u, groups) for u in (uc, ub))
+    for g, n1, n0 in zip(groups, current, baseline, strict=True):
         keys = ["reason", *g]
-        n1 = source.execute(uc.group_by(keys).aggregate(current=uc.count()))
-        n1 = n1[n1["current"] >= min_contacts]
+        n1 = n1[n1["count"] >= min_contacts].rename(columns={"count": "current"})
         if n1.empty:
             continue
-        n0 = source.execute(ub.group_by(keys).aggregate(baseline=ub.count()))
-        t = n1.merge(n0, on=keys, how="left").fillna({"baseline": 0})
+        t = n1.merge(n0.rename(columns={"count": "baseline"}), on=keys,
+                     how="left").fillna({"baseline": 0})
         rows += [{"reason": r["reason"], "attributes": {a: r[a] for a in g},
                   "current": float(r["current"]), "baseline": float(r["baseline"])}
                  for _, r in t.iterrows()]
@@ -343,6 +350,30 @@ def _combos(source: Any, ub: ibis.Table, uc: ibis.Table, groups: list[tuple[str,
         return t
     t = t.sort_values("excess", ascending=False, ignore_index=True)
     return _most_specific(t)
+
+
+def _group_counts(source: Any, units: ibis.Table, groups: list[tuple[str, ...]]
+                  ) -> list[pd.DataFrame]:
+    """Contacts per reason and each group of attributes: one statement for all groups
+    (a union of group-bys), one frame per group with ``reason``, the group's
+    attributes and ``count``."""
+    width = max(len(g) for g in groups)
+    parts = []
+    for i, g in enumerate(groups):
+        keys = {f"_a{j}": (units[g[j]].cast("string") if j < len(g)
+                           else ibis.literal(None, type="string")) for j in range(width)}
+        keyed = units.mutate(_g=ibis.literal(i, type="int32"), **keys)
+        parts.append(keyed.group_by(["_g", "reason", *keys]).aggregate(count=keyed.count()))
+    t = source.execute(ibis.union(*parts, distinct=False))
+    out = []
+    for i, g in enumerate(groups):
+        part = t[t["_g"] == i]
+        frame = pd.DataFrame({"reason": part["reason"].to_numpy(dtype=object)})
+        for j, a in enumerate(g):
+            frame[a] = part[f"_a{j}"].to_numpy(dtype=object)
+        frame["count"] = part["count"].to_numpy()
+        out.append(frame)
+    return out
 
 
 def _label(reason: str, attributes: dict[str, str]) -> str:

@@ -163,7 +163,11 @@ def decompose(baseline: pd.DataFrame, current: pd.DataFrame,
 
 def _units(source: Any, metric: str, market: str, start: Any, end: Any) -> ibis.Table:
     spec = EXPLAINABLE[metric]
-    facts = with_buyer_segment(source, order_facts(source, market, start, end), market, start)
+    p = parse_period(start, end)
+    facts = source.kept(  # shared by every metric explained for this period
+        ("segmented-order-facts", market.upper(), p.start, p.end),
+        lambda: with_buyer_segment(source, order_facts(source, market, p.start, p.end),
+                                   market, p.start))
     if spec.contacts is not None:  # contacts of the period about each order
         c = period_contacts(source, market, start, end)
         if spec.contacts:
@@ -189,18 +193,36 @@ WITHIN = 0.9
 SEP = " × "
 
 
-def _counts(source: Any, units: ibis.Table, dims: tuple[str, ...]) -> pd.DataFrame:
-    keyed = units.mutate(**{f"_k{i}": units[d].cast("string").fill_null("(none)")
-                            for i, d in enumerate(dims)})
-    keys = [f"_k{i}" for i in range(len(dims))]
-    t = source.execute(keyed.group_by(keys).aggregate(x=keyed._flag.sum(), n=keyed.count()))
-    if len(keys) == 1:
-        t["key"] = t[keys[0]]
-    else:
-        t["key"] = [SEP.join(map(str, v)) for v in t[keys].itertuples(index=False)]
-    t["x"] = t["x"].fillna(0).astype(float)
-    t["n"] = t["n"].astype(float)
-    return t.drop(columns=keys)[["key", "x", "n"]]
+def _counts(source: Any, units: ibis.Table, groups: list[tuple[str, ...]]
+            ) -> list[pd.DataFrame]:
+    """Flagged units ``x`` and units ``n`` per segment of each group of dimensions.
+
+    All groups are counted in one statement (a union of group-bys), so the
+    engine plans and scans once; ``()`` is the total. Each frame has ``key``
+    (values joined by ``SEP``; null as "(none)"), ``x`` and ``n``.
+    """
+    width = max((len(g) for g in groups), default=0)
+    parts = []
+    for i, dims in enumerate(groups):
+        keys = {f"_k{j}": (units[dims[j]].cast("string").fill_null("(none)") if j < len(dims)
+                           else ibis.literal(None, type="string")) for j in range(width)}
+        keyed = units.mutate(_g=ibis.literal(i, type="int32"), **keys)
+        by = ["_g", *keys]
+        parts.append(keyed.group_by(by).aggregate(x=keyed._flag.sum(), n=keyed.count()))
+    if not parts:
+        return []
+    t = source.execute(ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0])
+    out = []
+    for i, dims in enumerate(groups):
+        g = t[t["_g"] == i]
+        keys = [f"_k{j}" for j in range(len(dims))]
+        key = (g[keys[0]] if len(keys) == 1 else
+               pd.Series([SEP.join(map(str, v)) for v in g[keys].itertuples(index=False)],
+                         index=g.index, dtype=object) if keys else pd.Series("", index=g.index))
+        out.append(pd.DataFrame({"key": key.to_numpy(dtype=object),
+                                 "x": g["x"].fillna(0).astype(float).to_numpy(),
+                                 "n": g["n"].astype(float).to_numpy()}))
+    return out
 
 
 def _variance(x: Any, n: Any, kind: str) -> Any:
@@ -447,17 +469,18 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     ub = _units(source, metric, market, b.start, b.end).select(*cols, "_flag")
     uc = _units(source, metric, market, c.start, c.end).select(*cols, "_flag")
     with source.cached(ub) as ub, source.cached(uc) as uc:
-        totals = {}
-        for name, units in (("baseline", ub), ("current", uc)):
-            row = source.execute(units.aggregate(x=units._flag.sum(), n=units.count())).iloc[0]
-            totals[name] = (float(row["x"] or 0), float(row["n"] or 0))
-        one = {d: (_counts(source, ub, (d,)), _counts(source, uc, (d,))) for d in cols}
-        pair_counts = {}
+        groups: list[tuple[str, ...]] = [(), *((d,) for d in cols)]
         if combinations:
-            for i, a in enumerate(dims):
-                for bdim in dims[i + 1:]:
-                    pair_counts[a, bdim] = (_counts(source, ub, (a, bdim)),
-                                            _counts(source, uc, (a, bdim)))
+            groups += [(a, bdim) for i, a in enumerate(dims) for bdim in dims[i + 1:]]
+        counted = {name: dict(zip(groups, _counts(source, units, groups), strict=True))
+                   for name, units in (("baseline", ub), ("current", uc))}
+    totals = {}
+    for name, frames in counted.items():
+        row = frames[()]
+        totals[name] = (float(row["x"].sum()), float(row["n"].sum()))
+    one = {d: (counted["baseline"][d,], counted["current"][d,]) for d in cols}
+    pair_counts = {g: (counted["baseline"][g], counted["current"][g])
+                   for g in groups if len(g) == 2}
     values = {k: (x / n if n else None) for k, (x, n) in totals.items()}
     change = (None if values["baseline"] is None or values["current"] is None
               else values["current"] - values["baseline"])

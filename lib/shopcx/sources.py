@@ -20,7 +20,7 @@ import decimal
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -57,6 +57,7 @@ class Source:
     description: str = ""
     fingerprint: str | None = None  # identifies the files' current content, for caching
     _report: ValidationReport | None = field(default=None, repr=False)
+    _kept: dict[tuple[Any, ...], ir.Table] = field(default_factory=dict, repr=False)
 
     @cached_property
     def tables(self) -> dict[str, ir.Table]:
@@ -136,6 +137,26 @@ class Source:
             yield table
         finally:
             self.con.drop_table(name, force=True)
+
+    def kept(self, key: tuple[Any, ...], build: Callable[[], ir.Table]) -> ir.Table:
+        """``build()`` computed once into an engine table kept while this source is open.
+
+        For derived tables several analyses of a session read (a period's
+        per-order facts with buyer segments, say): the first call computes and
+        stores them (a temporary table on DuckDB, the engine's cache elsewhere),
+        later calls with the same ``key`` get the stored table, which is also a
+        much smaller expression to plan.
+        """
+        table = self._kept.get(key)
+        if table is None:
+            expr = build()
+            if self.con.name == "duckdb":
+                table = self.con.create_table(f"_shopcx_kept_{uuid.uuid4().hex}", expr,
+                                              temp=True)
+            else:
+                table = expr.cache()
+            self._kept[key] = table
+        return table
 
     def validate(self) -> ValidationReport:
         """The validation report.
