@@ -325,7 +325,8 @@ def _combos(source: Any, ub: ibis.Table, uc: ibis.Table, groups: list[tuple[str,
         ub = ub.filter(~_matches(ub, burst))
         uc = uc.filter(~_matches(uc, burst))
     rows = []
-    current, baseline = (_group_counts(source, u, groups) for u in (uc, ub))
+    current, baseline = (source.aggregate_each(u, groups, always=("reason",),
+                                               count=ibis._.count()) for u in (uc, ub))
     for g, n1, n0 in zip(groups, current, baseline, strict=True):
         keys = ["reason", *g]
         n1 = n1[n1["count"] >= min_contacts].rename(columns={"count": "current"})
@@ -350,30 +351,6 @@ def _combos(source: Any, ub: ibis.Table, uc: ibis.Table, groups: list[tuple[str,
         return t
     t = t.sort_values("excess", ascending=False, ignore_index=True)
     return _most_specific(t)
-
-
-def _group_counts(source: Any, units: ibis.Table, groups: list[tuple[str, ...]]
-                  ) -> list[pd.DataFrame]:
-    """Contacts per reason and each group of attributes: one statement for all groups
-    (a union of group-bys), one frame per group with ``reason``, the group's
-    attributes and ``count``."""
-    width = max(len(g) for g in groups)
-    parts = []
-    for i, g in enumerate(groups):
-        keys = {f"_a{j}": (units[g[j]].cast("string") if j < len(g)
-                           else ibis.literal(None, type="string")) for j in range(width)}
-        keyed = units.mutate(_g=ibis.literal(i, type="int32"), **keys)
-        parts.append(keyed.group_by(["_g", "reason", *keys]).aggregate(count=keyed.count()))
-    t = source.execute(ibis.union(*parts, distinct=False))
-    out = []
-    for i, g in enumerate(groups):
-        part = t[t["_g"] == i]
-        frame = pd.DataFrame({"reason": part["reason"].to_numpy(dtype=object)})
-        for j, a in enumerate(g):
-            frame[a] = part[f"_a{j}"].to_numpy(dtype=object)
-        frame["count"] = part["count"].to_numpy()
-        out.append(frame)
-    return out
 
 
 def _label(reason: str, attributes: dict[str, str]) -> str:

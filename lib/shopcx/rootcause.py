@@ -195,33 +195,18 @@ SEP = " × "
 
 def _counts(source: Any, units: ibis.Table, groups: list[tuple[str, ...]]
             ) -> list[pd.DataFrame]:
-    """Flagged units ``x`` and units ``n`` per segment of each group of dimensions.
-
-    All groups are counted in one statement (a union of group-bys), so the
-    engine plans and scans once; ``()`` is the total. Each frame has ``key``
-    (values joined by ``SEP``; null as "(none)"), ``x`` and ``n``.
-    """
-    width = max((len(g) for g in groups), default=0)
-    parts = []
-    for i, dims in enumerate(groups):
-        keys = {f"_k{j}": (units[dims[j]].cast("string").fill_null("(none)") if j < len(dims)
-                           else ibis.literal(None, type="string")) for j in range(width)}
-        keyed = units.mutate(_g=ibis.literal(i, type="int32"), **keys)
-        by = ["_g", *keys]
-        parts.append(keyed.group_by(by).aggregate(x=keyed._flag.sum(), n=keyed.count()))
-    if not parts:
-        return []
-    t = source.execute(ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0])
+    """Flagged units ``x`` and units ``n`` per segment of each group of dimensions
+    (one statement for all groups; ``()`` is the total). Each frame has ``key``
+    (values joined by ``SEP``; null as "(none)"), ``x`` and ``n``."""
     out = []
-    for i, dims in enumerate(groups):
-        g = t[t["_g"] == i]
-        keys = [f"_k{j}" for j in range(len(dims))]
-        key = (g[keys[0]] if len(keys) == 1 else
-               pd.Series([SEP.join(map(str, v)) for v in g[keys].itertuples(index=False)],
-                         index=g.index, dtype=object) if keys else pd.Series("", index=g.index))
-        out.append(pd.DataFrame({"key": key.to_numpy(dtype=object),
-                                 "x": g["x"].fillna(0).astype(float).to_numpy(),
-                                 "n": g["n"].astype(float).to_numpy()}))
+    for dims, t in zip(groups, source.aggregate_each(units, groups, x=ibis._._flag.sum(),
+                                                     n=ibis._.count()), strict=True):
+        values = t[list(dims)].fillna("(none)")
+        key = ([SEP.join(map(str, v)) for v in values.itertuples(index=False)] if dims
+               else [""] * len(t))
+        out.append(pd.DataFrame({"key": pd.Series(key, dtype=object),
+                                 "x": t["x"].fillna(0).astype(float),
+                                 "n": t["n"].astype(float)}))
     return out
 
 

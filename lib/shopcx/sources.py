@@ -116,6 +116,37 @@ class Source:
             result = int(result) if result == result.to_integral_value() else float(result)
         return result
 
+    def aggregate_each(self, table: ir.Table, groups: list[tuple[str, ...]],
+                       always: tuple[str, ...] = (), **aggs: Any) -> list[pd.DataFrame]:
+        """``table.group_by([*always, *g]).aggregate(**aggs)`` for each group ``g``.
+
+        All groups run as one statement (a union of group-bys), so the engine
+        plans and scans once instead of once per group; ``()`` is a group too
+        (the total, or per ``always``). ``aggs`` are deferred expressions
+        (``ibis._.count()``). The columns of the groups come back as text, one
+        frame per group with ``always``, the group's columns and ``aggs``.
+        """
+        width = max((len(g) for g in groups), default=0)
+        parts = []
+        for i, g in enumerate(groups):
+            keys = {f"_k{j}": (table[g[j]].cast("string") if j < len(g)
+                               else ibis.literal(None, type="string")) for j in range(width)}
+            keyed = table.mutate(_g=ibis.literal(i, type="int32"), **keys)
+            parts.append(keyed.group_by(["_g", *always, *keys]).aggregate(**aggs))
+        if not parts:
+            return []
+        t = self.execute(ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0])
+        out = []
+        for i, g in enumerate(groups):
+            part = t[t["_g"] == i]
+            frame = part[list(always)].reset_index(drop=True)
+            for j, column in enumerate(g):
+                frame[column] = part[f"_k{j}"].to_numpy(dtype=object)
+            for name in aggs:
+                frame[name] = part[name].to_numpy()
+            out.append(frame)
+        return out
+
     @contextmanager
     def cached(self, expr: ir.Table) -> Iterator[ir.Table]:
         """``expr`` computed once into a temporary engine table for repeated queries.
