@@ -93,7 +93,6 @@ class WarmKernel:
         self.log_path = log_path
         self.kernel_name = kernel_name
         self.km: Any = None
-        self.cwd: str | None = None
         self.notebooks = 0  # notebooks run on the current kernel
         self._log: Any = None
 
@@ -114,7 +113,7 @@ class WarmKernel:
             self.km = AsyncKernelManager(kernel_name=self.kernel_name)
             run_sync(self.km.start_kernel)(cwd=cwd, stderr=self._log, stdout=self._log)
             run_sync(self._run)(_START)
-            self.cwd, self.notebooks = cwd, 0
+            self.notebooks = 0
         elif self.notebooks:
             run_sync(self._run)(_RESET.format(cwd=cwd))
         self.notebooks += 1
