@@ -12,8 +12,8 @@ DEMO_DATA := outputs/demo-data
 
 help:
 	@echo "make demo   set up, generate demo data if absent, run every readout for every demo market"
-	@echo "make test   set up, run ruff and the test suite"
-	@echo "make lint   ruff only"
+	@echo "make test   set up, run the linters and the test suite"
+	@echo "make lint   ruff and the import contract of the wings (lint-imports)"
 	@echo "make bench  benchmarks (generates 1M and 10M-order datasets; writes outputs/bench/results.json)"
 	@echo "make clean  remove .venv and outputs/"
 
@@ -36,6 +36,7 @@ demo: $(STAMP) demo-data
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 test: lint
 	$(BIN)/python -m pytest

@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     import ibis.backends.duckdb as duckdb_backend
 
-    from shopcx import sources
     from shopcx.cli import main as shopcx
+    from shopcx.data import sources
 
     print(f"imports: {time.perf_counter() - began:.2f} s")
     spent: list[tuple[str, float]] = []

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopcx import contacts, funnel, voc
+from shopcx.metrics import contacts, funnel
+from shopcx.voc import feedback
 
 from .conftest import PERIOD
 
@@ -124,7 +125,7 @@ def test_contacts_by_channel(tiny: dict) -> None:
 
 
 def test_feedback_by_source(tiny: dict) -> None:
-    t = voc.feedback_by_source(tiny, *ARGS).set_index("source")
+    t = feedback.feedback_by_source(tiny, *ARGS).set_index("source")
     assert t.index.tolist() == ["cancellation_survey", "app_review", "order_review"]
     assert t.loc["cancellation_survey", ["feedback", "rated", "mean_rating",
                                          "negative_share"]].tolist() == [2, 2, 1.5, 1.0]
@@ -132,7 +133,7 @@ def test_feedback_by_source(tiny: dict) -> None:
 
 
 def test_feedback_by_experience(tiny: dict) -> None:
-    t = voc.feedback_by_experience(tiny, *ARGS, min_feedback=1)
+    t = feedback.feedback_by_experience(tiny, *ARGS, min_feedback=1)
     assert t["experience"].tolist() == [
         "cancelled by buyer: better price",       # FB2 on O3, rated 1
         "cancelled by system: unpaid timeout",    # FB4 on O2, rated 2
@@ -143,15 +144,15 @@ def test_feedback_by_experience(tiny: dict) -> None:
 
 
 def test_sample_verbatims_is_reproducible(tiny: dict) -> None:
-    a = voc.sample_verbatims(tiny, *ARGS, per_group=5)
-    b = voc.sample_verbatims(tiny, *ARGS, per_group=5)
+    a = feedback.sample_verbatims(tiny, *ARGS, per_group=5)
+    b = feedback.sample_verbatims(tiny, *ARGS, per_group=5)
     pd.testing.assert_frame_equal(a, b)
     assert sorted(a["text"]) == ["Great", "Pesanan dibatalkan",
                                  "Refund late, mail me at jo@example.com"]
-    one = voc.sample_verbatims(tiny, *ARGS, experiences=["cancel request rejected"])
+    one = feedback.sample_verbatims(tiny, *ARGS, experiences=["cancel request rejected"])
     assert one["text"].tolist() == ["Great"]
 
 
 def test_language_mix(tiny: dict) -> None:
-    t = voc.language_mix(tiny, *ARGS).set_index("language")
+    t = feedback.language_mix(tiny, *ARGS).set_index("language")
     assert t["feedback"].to_dict() == {"en": 2, "id": 1, "unknown": 1}

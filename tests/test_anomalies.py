@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopcx.anomalies import anomalies, change_points, contact_bursts, expected_band
+from shopcx.rootcause.anomalies import anomalies, change_points, contact_bursts, expected_band
 
 from .conftest import tiny_tables
 

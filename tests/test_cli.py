@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from shopcx.cli import main
-from shopcx.metrics import KPIS, SEGMENT_DIMENSIONS
+from shopcx.metrics.kpis import KPIS, SEGMENT_DIMENSIONS
 
 from .conftest import PERIOD
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopcx.compare import compare_kpis, compare_periods
-from shopcx.config import Targets, load_targets
 from shopcx.errors import InputError
-from shopcx.narrative import recommend_actions, summarize_changes
+from shopcx.metrics.compare import compare_kpis, compare_periods
+from shopcx.metrics.targets import Targets, load_targets
+from shopcx.readouts.narrative import recommend_actions, summarize_changes
 
 from .conftest import PERIOD
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from shopcx.cli import main
-from shopcx.contract import ValidationReport
-from shopcx.sources import load_source
+from shopcx.data.contract import ValidationReport
+from shopcx.data.sources import load_source
 
 from .conftest import PERIOD, tiny_tables, write_tables
 

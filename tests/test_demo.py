@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from shopcx.cli import main
-from shopcx.demo import DEMO_MARKETS, POLICY, chronic_sellers, generate_demo_data
-from shopcx.metrics import compute_kpis, order_facts, request_facts
-from shopcx.sources import load_source
+from shopcx.data.demo import DEMO_MARKETS, POLICY, chronic_sellers, generate_demo_data
+from shopcx.data.sources import load_source
+from shopcx.metrics.facts import order_facts, request_facts
+from shopcx.metrics.kpis import compute_kpis
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +166,8 @@ def test_cli_writes_and_replaces_atomically(tmp_path: Path,
 
 
 def test_new_complaint_surfaces_as_an_emerging_theme(demo) -> None:
-    from shopcx.emerging import emerging_themes
-    from shopcx.painpoints import in_period, tag_feedback
+    from shopcx.voc.emerging import emerging_themes
+    from shopcx.voc.painpoints import in_period, tag_feedback
 
     source, _ = demo
     tagged = tag_feedback(source, "PH", "2026-10-01", "2026-12-01")
@@ -177,7 +178,7 @@ def test_new_complaint_surfaces_as_an_emerging_theme(demo) -> None:
 
 
 def test_delivery_theme_leads_the_incident_market(demo) -> None:
-    from shopcx.painpoints import in_period, rank_pain_points, tag_feedback
+    from shopcx.voc.painpoints import in_period, rank_pain_points, tag_feedback
 
     source, _ = demo
     tagged = tag_feedback(source, "MY", "2026-10-01", "2026-12-01")
@@ -189,7 +190,7 @@ def test_delivery_theme_leads_the_incident_market(demo) -> None:
 
 
 def test_explain_ranks_the_incident_carrier_first(demo) -> None:
-    from shopcx.rootcause import explain
+    from shopcx.rootcause.drivers import explain
 
     source, _ = demo
     r = explain(source, "MY", "cancellation_rate", ("2026-10-01", "2026-11-01"),
@@ -200,7 +201,7 @@ def test_explain_ranks_the_incident_carrier_first(demo) -> None:
 
 
 def test_anomalies_date_the_policy_change_and_the_incident(demo) -> None:
-    from shopcx.anomalies import anomalies, contact_bursts
+    from shopcx.rootcause.anomalies import anomalies, contact_bursts
 
     source, _ = demo
     oct_, nov = ("2026-10-01", "2026-11-01"), ("2026-11-01", "2026-12-01")

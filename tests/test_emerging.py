@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from shopcx.emerging import emerging_themes
+from shopcx.voc.emerging import emerging_themes
 
 rng = np.random.default_rng(3)
 OTHER = ["ok thanks", "fine I guess", "the colour is nice", "my mother liked it",

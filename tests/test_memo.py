@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from shopcx.compare import compare_periods
-from shopcx.sources import load_source
+from shopcx.data.sources import load_source
+from shopcx.metrics.compare import compare_periods
 
 from .conftest import PERIOD, tiny_tables, write_tables
 

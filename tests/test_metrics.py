@@ -24,17 +24,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shopcx.data.sources import load_source
 from shopcx.errors import InputError
-from shopcx.metrics import (
-    KPIS,
-    compute_kpis,
-    compute_segment_kpis,
-    kpis_to_dict,
-    order_facts,
-    parse_period,
-    stage_of,
-)
-from shopcx.sources import load_source
+from shopcx.metrics.facts import order_facts, parse_period, stage_of
+from shopcx.metrics.kpis import KPIS, compute_kpis, compute_segment_kpis, kpis_to_dict
 
 from .conftest import PERIOD
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from shopcx.runner import COMMON_PARAMETERS
+from shopcx.run.runner import COMMON_PARAMETERS
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 PARAM_LINE = re.compile(r'^(\w+): (str|int|float|bool) = ("[^"]*"|-?[\d.]+|True|False)  # \S.*$')

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from shopcx.contract import TABLES
-from shopcx.metrics import KPIS
+from shopcx.data.contract import TABLES
+from shopcx.metrics.kpis import KPIS
 
 ROOT = Path(__file__).resolve().parents[1]
 

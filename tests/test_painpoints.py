@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopcx.painpoints import join_coverage, rank_pain_points, tag_feedback
+from shopcx.voc.painpoints import join_coverage, rank_pain_points, tag_feedback
 
 T = pd.Timestamp
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shopcx.config import load_run_config
-from shopcx.privacy import redact, safe_text, verbatim_table
-from shopcx.runner import plan_run, run
+from shopcx.readouts.privacy import redact, safe_text, verbatim_table
+from shopcx.run.config import load_run_config
+from shopcx.run.runner import plan_run, run
 
 from .conftest import tiny_tables, write_tables
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shopcx.cli import main
-from shopcx.rootcause import decompose, explain
+from shopcx.rootcause.drivers import decompose, explain
 
 from .conftest import tiny_tables, write_tables
 

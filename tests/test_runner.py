@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from shopcx.cli import main
-from shopcx.config import load_run_config
-from shopcx.demo import generate_demo_data
+from shopcx.data.demo import generate_demo_data
+from shopcx.data.sources import load_source
 from shopcx.errors import InputError
-from shopcx.metrics import KPIS
-from shopcx.runner import check_notebook_parameters, default_periods, plan_run, run
-from shopcx.sources import load_source
+from shopcx.metrics.kpis import KPIS
+from shopcx.run.config import load_run_config
+from shopcx.run.runner import check_notebook_parameters, default_periods, plan_run, run
 
 from .conftest import tiny_tables, write_tables
 
@@ -182,9 +182,9 @@ def test_default_periods_take_the_last_complete_month(tiny: dict) -> None:
 
 
 def test_params_files_load_and_validate() -> None:
-    from shopcx.config import load_targets
-    from shopcx.sentiment import load_lexicons
-    from shopcx.themes import load_taxonomy
+    from shopcx.metrics.targets import load_targets
+    from shopcx.voc.sentiment import load_lexicons
+    from shopcx.voc.themes import load_taxonomy
 
     files = sorted((ROOT / "params").glob("*.yaml"))
     assert {f.name for f in files} >= {"demo.yaml", "monthly.yaml", "targets.yaml",

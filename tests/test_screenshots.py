@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from shopcx.config import load_run_config
-from shopcx.runner import plan_run, run
+from shopcx.run.config import load_run_config
+from shopcx.run.runner import plan_run, run
 
 from .conftest import tiny_tables, write_tables
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from shopcx.metrics import order_facts
-from shopcx.segments import buyer_segments, with_buyer_segment
-from shopcx.sources import load_source
+from shopcx.data.sources import load_source
+from shopcx.metrics.facts import order_facts
+from shopcx.metrics.segments import buyer_segments, with_buyer_segment
 
 from .conftest import tiny_tables
 
@@ -62,7 +62,7 @@ def test_buyer_segments_by_hand() -> None:
 
 
 def test_segment_profile_by_hand() -> None:
-    from shopcx.segments import segment_profile
+    from shopcx.rootcause.profile import segment_profile
 
     # September (baseline): 7 orders, all by buyers without history (new), 2 cancelled.
     # October: 6 orders, one per buyer, none cancelled.

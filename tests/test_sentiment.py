@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shopcx.errors import InputError
-from shopcx.sentiment import load_lexicons, score_sentiment
+from shopcx.voc.sentiment import load_lexicons, score_sentiment
 
 POSITIVE = [
     ("Arrived fast and well packed, thank you! Great seller.", "en", "vader"),

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
+from shopcx.data.sources import load_source
 from shopcx.errors import InputError
-from shopcx.metrics import compute_kpis
-from shopcx.sources import load_source
+from shopcx.metrics.kpis import compute_kpis
 
 from .conftest import PERIOD, tiny_tables, write_tables
 

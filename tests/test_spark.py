@@ -14,9 +14,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from shopcx.metrics import KPIS, compute_kpis, compute_segment_kpis
-from shopcx.rootcause import explain
-from shopcx.sources import load_source
+from shopcx.data.sources import load_source
+from shopcx.metrics.kpis import KPIS, compute_kpis, compute_segment_kpis
+from shopcx.rootcause.drivers import explain
 
 from .conftest import PERIOD, tiny_tables, write_tables
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from shopcx.stats import Z95, benjamini_hochberg, two_proportion_test, wilson_interval
+from shopcx.metrics.stats import Z95, benjamini_hochberg, two_proportion_test, wilson_interval
 
 
 def test_wilson_known_values() -> None:
@@ -54,7 +54,7 @@ def test_benjamini_hochberg_matches_hand_computation() -> None:
 def test_wilson_interval_contains_its_estimate_at_the_edges() -> None:
     import numpy as np
 
-    from shopcx.stats import wilson_interval
+    from shopcx.metrics.stats import wilson_interval
 
     n = np.arange(1, 2000, dtype=float)
     for x in (np.zeros_like(n), n):  # 0 of n and n of n

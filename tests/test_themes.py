@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from shopcx.errors import InputError
-from shopcx.themes import OWNERS, TOP_THEMES, load_taxonomy, normalize
+from shopcx.voc.themes import OWNERS, TOP_THEMES, load_taxonomy, normalize
 
 ROOT = Path(__file__).resolve().parents[1]
 

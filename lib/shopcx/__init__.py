@@ -1,10 +1,24 @@
 """shopcx: an analysis workbook for the customer cancellation experience.
 
-The library behind the notebooks and the ``shopcx`` command: the data
-contract and validation (:mod:`shopcx.contract`), data sources
-(:mod:`shopcx.sources`), the metric dictionary (:mod:`shopcx.metrics`),
-statistics helpers (:mod:`shopcx.stats`) and the demo data generator
-(:mod:`shopcx.demo`).
+The library behind the notebooks and the ``shopcx`` command, in wings by
+concern; imports run one way, from the top of this list to the bottom:
+
+=====================  ==========================================================
+:mod:`shopcx.cli`      the ``shopcx`` command
+:mod:`shopcx.run`      batch runs of the readout notebooks per market
+:mod:`shopcx.readouts` notebook sections, charts, narrative, the index page
+:mod:`shopcx.voc`,     customer text: themes, sentiment, pain points (voc);
+:mod:`shopcx.rootcause` why and since when a metric changed (rootcause)
+:mod:`shopcx.metrics`  the metric dictionary, statistics, period comparison
+:mod:`shopcx.data`     the data contract, sources, demo data, file writing
+shared modules         :mod:`shopcx.params` (settings files),
+                       :mod:`shopcx.cache` (results kept between readouts),
+                       :mod:`shopcx.errors` (errors a user can fix)
+=====================  ==========================================================
+
+``voc`` and ``rootcause`` are independent of each other. The contract is
+checked by ``lint-imports`` (``[tool.importlinter]`` in pyproject.toml) in
+``make test``; docs/architecture.md explains it.
 """
 
 from __future__ import annotations

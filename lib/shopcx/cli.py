@@ -94,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _open_valid_source(data: str) -> Any:
     """Open a source and validate it; warnings to stderr, ContractError on errors."""
-    from shopcx.sources import load_source
+    from shopcx.data.sources import load_source
 
     source = load_source(data)
     report = source.validate()
@@ -106,7 +106,7 @@ def _open_valid_source(data: str) -> Any:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from shopcx.demo import generate_demo_data
+    from shopcx.data.demo import generate_demo_data
 
     if args.orders < 1000:
         raise InputError("--orders must be at least 1000")
@@ -119,7 +119,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from shopcx.sources import load_source
+    from shopcx.data.sources import load_source
 
     source = load_source(args.data)
     report = source.validate()
@@ -135,7 +135,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
-    from shopcx import metrics, report
+    from shopcx import metrics
+    from shopcx.readouts import formatting
 
     period = metrics.parse_period(args.start, args.end)
     market = args.market.upper()
@@ -153,10 +154,10 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         print(json.dumps(metrics.kpis_to_dict(kpis, market, period.start, period.end, segments),
                          indent=2, allow_nan=False))
     elif args.format == "csv":
-        frame = report.kpis_long_frame(kpis, market, period, args.by, segments)
+        frame = formatting.kpis_long_frame(kpis, market, period, args.by, segments)
         frame.to_csv(sys.stdout, index=False)
     else:
-        report.print_kpi_table(kpis, market, period, args.by, segments)
+        formatting.print_kpi_table(kpis, market, period, args.by, segments)
     return 0
 
 
@@ -168,7 +169,8 @@ def _period_arg(value: str, name: str) -> tuple[str, str]:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from shopcx import metrics, report, rootcause
+    from shopcx import metrics, rootcause
+    from shopcx.readouts import formatting
 
     baseline = _period_arg(args.baseline, "baseline")
     current = _period_arg(args.current, "current")
@@ -186,12 +188,12 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(doc, indent=2, allow_nan=False))
     else:
-        report.print_explanation(doc)
+        formatting.print_explanation(doc)
     return 0
 
 
 def _cmd_tag(args: argparse.Namespace) -> int:
-    from shopcx.tagging import tag_csv
+    from shopcx.voc.tagging import tag_csv
 
     rows = tag_csv(args.input, args.out, args.text_column, language=args.language,
                    language_column=args.language_column, rating_column=args.rating_column,
@@ -209,8 +211,8 @@ def _split(value: str | None) -> list[str] | str | None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from shopcx.config import load_run_config
-    from shopcx.runner import plan_run, run
+    from shopcx.run.config import load_run_config
+    from shopcx.run.runner import plan_run, run
 
     config = load_run_config(
         args.params, data=args.data, markets=_split(args.markets), start=args.start,

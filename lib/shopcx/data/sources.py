@@ -1,0 +1,307 @@
+"""Data sources: where the four contract tables come from.
+
+This is the only module that knows about paths, file formats and engine URLs.
+A source is one of
+
+* a directory with, per table, ``NAME.parquet``, ``NAME.csv`` or a folder
+  ``NAME/`` of Parquet files (hive-partitioned sub-folders allowed);
+* an Ibis connection URL such as ``duckdb:///path/file.db`` whose engine holds
+  tables with the contract's names;
+* a mapping of table name to pandas DataFrame (handy in a notebook);
+* an already connected Ibis backend holding the tables.
+
+Files are read lazily by the engine (DuckDB by default): nothing is loaded
+into pandas until a query result comes back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import decimal
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from shopcx.cache import cache_dir
+from shopcx.data.contract import (
+    CONTRACT_VERSION,
+    TABLES,
+    ValidationReport,
+    check_schema,
+    normalize_table,
+    validate_source,
+)
+from shopcx.data.files import write_atomic
+from shopcx.errors import ContractError, InputError
+
+__all__ = ["Source", "load_source"]
+
+@dataclass
+class Source:
+    """The four contract tables as Ibis expressions on one engine connection.
+
+    ``raw`` holds the tables as found; ``tables`` the same tables in contract
+    types (see :func:`shopcx.data.contract.normalize_table`). Run an expression with
+    :meth:`execute`, which returns pandas objects.
+    """
+
+    con: Any
+    raw: dict[str, ir.Table | None]
+    description: str = ""
+    fingerprint: str | None = None  # identifies the files' current content, for caching
+    _report: ValidationReport | None = field(default=None, repr=False)
+    _kept: dict[tuple[Any, ...], ir.Table] = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def tables(self) -> dict[str, ir.Table]:
+        """Contract tables in contract types; raises ContractError if the schema is broken."""
+        problems = check_schema(self.raw)
+        if problems:
+            raise ContractError(ValidationReport(findings=problems))
+        return {name: normalize_table(name, t) for name, t in self.raw.items() if t is not None}
+
+    def table(self, name: str) -> ir.Table:
+        return self.tables[name]
+
+    def rows(self, name: str, market: str | None, column: str, start: pd.Timestamp,
+             end: pd.Timestamp) -> ir.Table:
+        """Rows of ``name`` with ``start <= column < end`` (and of one market unless
+        ``market`` is None), in contract types.
+
+        The filters are applied to the stored columns where their type allows
+        (a timestamp column, time zone or not), before the contract's
+        conversions, so the engine can skip files and row groups by their
+        statistics; they are applied again after the conversions, so the rows
+        are exactly those of the contract's definition.
+        """
+        norm = self.tables[name]
+        raw = self.raw[name]
+        assert raw is not None
+        if market is not None and raw.market.type().is_string():
+            raw = raw.filter(raw.market == market)
+        kind = raw[column].type()
+        if kind.is_timestamp():
+            def lit(ts: pd.Timestamp) -> ir.Value:
+                value = ts.tz_localize("UTC") if kind.timezone else ts
+                return ibis.literal(value.to_pydatetime(), type=kind)
+            raw = raw.filter(raw[column] >= lit(start), raw[column] < lit(end))
+        t = normalize_table(name, raw) if raw is not self.raw[name] else norm
+        low, high = (ibis.literal(ts.to_pydatetime(), type="timestamp") for ts in (start, end))
+        t = t.filter(t[column] >= low, t[column] < high)
+        return t if market is None else t.filter(t.market == market)
+
+    def execute(self, expr: ir.Expr) -> Any:
+        """Run an expression on this source's engine; tables come back as pandas.
+
+        Engines return large sums as decimals; those columns come back as
+        int64 (whole numbers) or float64, so results are ready for arithmetic.
+        """
+        result = self.con.execute(expr)
+        if isinstance(result, pd.DataFrame):
+            for col in result.columns:
+                if result[col].dtype == object:
+                    first = result[col].dropna()
+                    if len(first) and isinstance(first.iloc[0], decimal.Decimal):
+                        values = result[col].astype(float)
+                        whole = values.dropna().mod(1).eq(0).all() and result[col].notna().all()
+                        result[col] = values.astype("int64") if whole else values
+        elif isinstance(result, decimal.Decimal):
+            result = int(result) if result == result.to_integral_value() else float(result)
+        return result
+
+    def aggregate_each(self, table: ir.Table, groups: list[tuple[str, ...]],
+                       always: tuple[str, ...] = (), **aggs: Any) -> list[pd.DataFrame]:
+        """``table.group_by([*always, *g]).aggregate(**aggs)`` for each group ``g``.
+
+        All groups run as one statement (a union of group-bys), so the engine
+        plans and scans once instead of once per group; ``()`` is a group too
+        (the total, or per ``always``). ``aggs`` are deferred expressions
+        (``ibis._.count()``). The columns of the groups come back as text, one
+        frame per group with ``always``, the group's columns and ``aggs``.
+        """
+        width = max((len(g) for g in groups), default=0)
+        parts = []
+        for i, g in enumerate(groups):
+            keys = {f"_k{j}": (table[g[j]].cast("string") if j < len(g)
+                               else ibis.literal(None, type="string")) for j in range(width)}
+            keyed = table.mutate(_g=ibis.literal(i, type="int32"), **keys)
+            parts.append(keyed.group_by(["_g", *always, *keys]).aggregate(**aggs))
+        if not parts:
+            return []
+        t = self.execute(ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0])
+        out = []
+        for i, g in enumerate(groups):
+            part = t[t["_g"] == i]
+            frame = part[list(always)].reset_index(drop=True)
+            for j, column in enumerate(g):
+                frame[column] = part[f"_k{j}"].to_numpy(dtype=object)
+            for name in aggs:
+                frame[name] = part[name].to_numpy()
+            out.append(frame)
+        return out
+
+    @contextmanager
+    def cached(self, expr: ir.Table) -> Iterator[ir.Table]:
+        """``expr`` computed once into a temporary engine table for repeated queries.
+
+        Several aggregations of the same derived table (the per-order facts of
+        a period, say) then scan it instead of recomputing it from the files.
+        The temporary table is dropped on leaving the block.
+        """
+        if self.con.name != "duckdb":  # e.g. Spark: the engine's own cache (persist)
+            cached = expr.cache()
+            try:
+                yield cached
+            finally:
+                cached.release()
+            return
+        name = f"_shopcx_{uuid.uuid4().hex}"
+        table = self.con.create_table(name, expr, temp=True)
+        try:
+            yield table
+        finally:
+            self.con.drop_table(name, force=True)
+
+    def kept(self, key: tuple[Any, ...], build: Callable[[], ir.Table]) -> ir.Table:
+        """``build()`` computed once into an engine table kept while this source is open.
+
+        For derived tables several analyses of a session read (a period's
+        per-order facts with buyer segments, say): the first call computes and
+        stores them (a temporary table on DuckDB, the engine's cache elsewhere),
+        later calls with the same ``key`` get the stored table, which is also a
+        much smaller expression to plan.
+        """
+        table = self._kept.get(key)
+        if table is None:
+            expr = build()
+            if self.con.name == "duckdb":
+                table = self.con.create_table(f"_shopcx_kept_{uuid.uuid4().hex}", expr,
+                                              temp=True)
+            else:
+                table = expr.cache()
+            self._kept[key] = table
+        return table
+
+    def validate(self) -> ValidationReport:
+        """The validation report.
+
+        Computed once per source; for a folder of files it is also kept in the
+        user's cache (``SHOPCX_CACHE_DIR``, default ``~/.cache/shopcx``) under
+        a fingerprint of the files' paths, sizes and modification times, so an
+        unchanged dataset is validated once, not on every command.
+        """
+        if self._report is None:
+            cached = _cache_file(self.fingerprint)
+            if cached is not None and cached.exists():
+                try:
+                    self._report = ValidationReport.from_json(cached.read_text())
+                except (ValueError, KeyError, TypeError):
+                    self._report = None
+            if self._report is None:
+                self._report = validate_source(self)
+                if cached is not None:
+                    with contextlib.suppress(OSError):  # a read-only home is no reason to fail
+                        write_atomic(cached, self._report.to_json())
+        return self._report
+
+    def markets(self) -> list[str]:
+        """The markets present in orders, sorted."""
+        o = self.tables["orders"]
+        return sorted(self.execute(o.select("market").distinct())["market"].dropna())
+
+
+def _cache_file(fingerprint: str | None) -> Path | None:
+    if fingerprint is None:
+        return None
+    return cache_dir() / "validation" / f"{fingerprint}.json"
+
+
+def _fingerprint(paths: list[Path]) -> str:
+    h = hashlib.sha256(CONTRACT_VERSION.encode())
+    for path in sorted(paths):
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file():
+                st = f.stat()
+                h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:32]
+
+
+def _duckdb() -> Any:
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone='UTC'")
+    return con
+
+
+def _read_dir(con: Any, root: Path, name: str) -> ir.Table | None:
+    candidates = [p for p in (root / f"{name}.parquet", root / f"{name}.csv", root / name)
+                  if p.exists()]
+    if not candidates:
+        return None
+    if len(candidates) > 1:
+        raise InputError(f"table {name}: several files in {root} could hold it "
+                         f"({', '.join(p.name for p in candidates)}); keep one")
+    path = candidates[0]
+    if path.is_dir():
+        if not any(path.rglob("*.parquet")):
+            raise InputError(f"table {name}: folder {path} holds no Parquet files")
+        return con.read_parquet(str(path / "**" / "*.parquet"), table_name=name,
+                                hive_partitioning=True)
+    if path.suffix == ".parquet":
+        return con.read_parquet(str(path), table_name=name)
+    # CSV: read every column as text; the contract layer casts and reports bad values
+    return con.read_csv(str(path), table_name=name, all_varchar=True, header=True)
+
+
+def load_source(spec: Any) -> Source:
+    """Open a data source (directory, engine URL, DataFrames or Ibis backend).
+
+    >>> import pandas as pd
+    >>> src = load_source({name: pd.DataFrame() for name in
+    ...                    ("orders", "cancellations", "contacts", "feedback")})
+    >>> sorted(src.raw)
+    ['cancellations', 'contacts', 'feedback', 'orders']
+    """
+    if isinstance(spec, Source):
+        return spec
+    if isinstance(spec, Mapping):
+        con = _duckdb()
+        raw: dict[str, ir.Table | None] = {}
+        for name in TABLES:
+            df = spec.get(name)
+            raw[name] = None if df is None else ibis.memtable(df)
+        return Source(con, raw, "pandas DataFrames")
+    if isinstance(spec, ibis.BaseBackend):
+        return _from_backend(spec, f"{spec.name} connection")
+    text = str(spec)
+    if "://" in text:
+        try:
+            con = ibis.connect(text)
+        except Exception as exc:  # engine-specific errors: report them as input errors
+            raise InputError(f"cannot connect to data source {text}: {exc}") from exc
+        return _from_backend(con, text)
+    root = Path(text)
+    if not root.is_dir():
+        raise InputError(f"data source {text} is not a directory or an engine URL")
+    con = _duckdb()
+    raw = {name: _read_dir(con, root, name) for name in TABLES}
+    paths = [p for name in TABLES
+             for p in (root / f"{name}.parquet", root / f"{name}.csv", root / name) if p.exists()]
+    return Source(con, raw, str(root), _fingerprint(paths))
+
+
+def _from_backend(con: Any, description: str) -> Source:
+    if con.name == "duckdb":
+        con.raw_sql("SET TimeZone='UTC'")
+    present = set(con.list_tables())
+    raw = {name: con.table(name) if name in present else None for name in TABLES}
+    return Source(con, raw, description)

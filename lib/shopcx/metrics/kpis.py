@@ -1,0 +1,451 @@
+"""The metric dictionary (docs/metrics.md), computed once, for every caller.
+
+All logic is written against Ibis table expressions, so it runs inside the
+engine (DuckDB by default, Spark or another Ibis backend for large data);
+only small aggregate results come back as pandas. The per-order, per-request
+and per-contact facts it aggregates come from :mod:`shopcx.metrics.facts`.
+
+Main entry points:
+
+* :data:`KPIS` and :data:`KPI_BY_NAME` -- the dictionary itself (name, kind,
+  numerator, denominator, label, which direction is better, definition);
+* :func:`compute_kpis` -- every KPI for one market and period, as a tidy table;
+* :func:`compute_segment_kpis` -- the same per value of one order dimension;
+* :func:`kpis_to_dict` -- the JSON shape of ``shopcx kpis --format json``.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from shopcx.data.contract import CANCEL_CONTACT_REASONS
+from shopcx.data.sources import Source, load_source
+from shopcx.errors import InputError
+from shopcx.metrics.facts import (
+    INITIATORS,
+    STAGES,
+    Period,
+    cancellation_facts,
+    cohort,
+    enrich_orders,
+    parse_period,
+    period_contacts,
+    period_feedback,
+)
+from shopcx.metrics.segments import with_buyer_segment
+from shopcx.metrics.stats import wilson_interval
+from shopcx.params import market_code
+
+__all__ = [
+    "BY_DIMENSIONS",
+    "KPIS",
+    "KPI_BY_NAME",
+    "SEGMENT_DIMENSIONS",
+    "Kpi",
+    "compute_kpis",
+    "compute_segment_kpis",
+    "kpis_to_dict",
+]
+
+SEGMENT_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier")
+"""The order dimensions of the spec's ``--by``."""
+BY_DIMENSIONS = (*SEGMENT_DIMENSIONS, "buyer_segment")
+"""What ``--by`` accepts: the spec's dimensions and the derived buyer segment
+(see :mod:`shopcx.metrics.segments`)."""
+
+Kind = Literal["count", "sum", "mean", "quantile", "ratio", "proportion"]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI of the dictionary: how its value is made from the aggregates."""
+
+    name: str
+    kind: Kind
+    numerator: str
+    denominator: str | None = None
+    label: str = ""
+    better: Literal["lower", "higher"] | None = None  # which way is good for customers
+    definition: str = ""  # one sentence, shown in every readout's definitions section
+
+    @property
+    def is_rate(self) -> bool:
+        return self.kind in ("ratio", "proportion")
+
+
+def _kpis() -> tuple[Kpi, ...]:
+    k: list[Kpi] = [
+        Kpi("orders", "count", "n_orders", label="Orders"),
+        Kpi("gmv_usd", "sum", "gmv_usd", label="GMV (USD)"),
+        Kpi("paid_rate", "proportion", "n_paid", "n_orders", "Paid rate"),
+        Kpi("shipped_rate", "proportion", "n_shipped", "n_orders", "Shipped rate"),
+        Kpi("delivered_rate", "proportion", "n_delivered", "n_orders", "Delivered rate"),
+        Kpi("cancellation_rate", "proportion", "n_cancelled", "n_orders", "Cancellation rate"),
+    ]
+    k += [Kpi(f"cancellation_rate_{i}", "proportion", f"n_cancelled_{i}", "n_orders",
+              f"Cancellation rate, {i}-initiated") for i in INITIATORS]
+    k += [Kpi(f"cancel_exit_{s}", "proportion", f"n_exit_{s}", "n_orders",
+              f"Cancelled at stage {s.replace('_', ' ')}") for s in STAGES]
+    k += [
+        Kpi("seller_fault_cancellation_rate", "proportion", "n_seller_fault", "n_orders",
+            "Seller-fault cancellation rate"),
+        Kpi("buyer_cancel_requests", "count", "n_requests", label="Buyer cancel requests"),
+        Kpi("cancel_request_success_rate", "proportion", "n_req_approved", "n_req_resolved",
+            "Cancel request success rate"),
+    ]
+    k += [Kpi(f"cancel_request_success_rate_{s}", "proportion", f"n_req_approved_{s}",
+              f"n_req_resolved_{s}", f"Cancel request success rate, {s.replace('_', ' ')}")
+          for s in ("awaiting_shipment", "unpaid", "in_transit", "delivered")]
+    k += [
+        Kpi("cancel_withdrawal_rate", "proportion", "n_req_withdrawn", "n_requests",
+            "Cancel request withdrawal rate"),
+        Kpi("cancel_pending", "count", "n_req_pending", label="Pending cancel requests"),
+        Kpi("median_hours_to_resolve", "quantile", "median_hours", label="Median hours to resolve"),
+        Kpi("p90_hours_to_resolve", "quantile", "p90_hours", label="P90 hours to resolve"),
+        Kpi("auto_resolved_share", "proportion", "n_req_auto", "n_req_resolved",
+            "Auto-resolved share"),
+        Kpi("repeat_request_rate", "proportion", "n_repeat_requesters", "n_requesters",
+            "Repeat request rate"),
+        Kpi("contacts", "count", "n_contacts", label="Contacts"),
+        Kpi("cpo", "ratio", "n_contacts", "n_orders", "Contacts per order"),
+        Kpi("cancel_cpo", "ratio", "n_cancel_contacts", "n_orders",
+            "Cancellation contacts per order"),
+        Kpi("contacts_per_cancelled_order", "ratio", "n_cancelled_order_contacts", "n_cancelled",
+            "Contacts per cancelled order"),
+        Kpi("repeat_contact_rate", "proportion", "n_repeat_contacts", "n_contacts_with_order",
+            "Repeat contact rate (7 days)"),
+        Kpi("escalation_rate", "proportion", "n_escalated", "n_contacts", "Escalation rate"),
+        Kpi("bot_contact_share", "proportion", "n_bot", "n_contacts", "Bot contact share"),
+        Kpi("mean_handle_minutes", "mean", "mean_handle_minutes", label="Mean handle minutes"),
+        Kpi("csat_mean", "mean", "csat_mean", label="CSAT mean"),
+        Kpi("csat_response_rate", "proportion", "n_csat", "n_contacts", "CSAT response rate"),
+        Kpi("csat_satisfied_share", "proportion", "n_csat_satisfied", "n_csat",
+            "CSAT satisfied share (4-5)"),
+        Kpi("feedback", "count", "n_feedback", label="Feedback"),
+        Kpi("feedback_mean_rating", "mean", "feedback_mean_rating", label="Feedback mean rating"),
+        Kpi("feedback_negative_share", "proportion", "n_negative", "n_rated",
+            "Negative feedback share (1-2)"),
+    ]
+    return tuple(replace(kpi, better=_better(kpi.name), definition=_definition(kpi.name))
+                 for kpi in k)
+
+
+def _definition(name: str) -> str:
+    """The one-sentence definition of a KPI (docs/metrics.md has the full text)."""
+    orders = "orders placed in the period (the cohort)"
+    for prefix, text in (
+        ("cancellation_rate_", "cohort orders cancelled with this cancel initiator / {o}"),
+        ("cancel_exit_", "cohort orders cancelled at this stage (unpaid, awaiting shipment, "
+                         "in transit, delivered) / {o}"),
+        ("cancel_request_success_rate_", "approved / approved or rejected buyer cancel "
+                                         "requests made at this stage"),
+    ):
+        if name.startswith(prefix):
+            return text.format(o=orders)
+    return {
+        "orders": orders,
+        "gmv_usd": "order value in USD of the cohort",
+        "paid_rate": f"cohort orders paid (COD: confirmed) / {orders}",
+        "shipped_rate": f"cohort orders handed to a carrier / {orders}",
+        "delivered_rate": f"cohort orders delivered / {orders}",
+        "cancellation_rate": f"cohort orders with an approved cancellation / {orders}",
+        "seller_fault_cancellation_rate": "cohort orders cancelled by the seller, or by the "
+                                          f"system for a missed ship deadline / {orders}",
+        "buyer_cancel_requests": "buyer cancel requests on cohort orders, whenever made",
+        "cancel_request_success_rate": "approved / approved or rejected buyer cancel requests",
+        "cancel_withdrawal_rate": "withdrawn / all buyer cancel requests",
+        "cancel_pending": "buyer cancel requests not yet decided",
+        "median_hours_to_resolve": "median hours from request to decision (approved or "
+                                   "rejected requests)",
+        "p90_hours_to_resolve": "90th percentile of hours from request to decision",
+        "auto_resolved_share": "decided by a rule or timer / decided buyer cancel requests",
+        "repeat_request_rate": "orders with two or more buyer requests / orders with at least one",
+        "contacts": "customer-service contacts created in the period",
+        "cpo": "contacts in the period / orders in the period",
+        "cancel_cpo": "contacts about cancel requests, cancel status or refunds / orders in the "
+                      "period",
+        "contacts_per_cancelled_order": "cancellation-related contacts (any time) about "
+                                        "cancelled cohort orders / cancelled cohort orders",
+        "repeat_contact_rate": "contacts followed by another contact on the same order within "
+                               "7 days / contacts about an order",
+        "escalation_rate": "escalated contacts / contacts",
+        "bot_contact_share": "contacts handled by the bot / contacts",
+        "mean_handle_minutes": "mean agent handle time in minutes",
+        "csat_mean": "mean post-contact satisfaction score (1-5)",
+        "csat_response_rate": "contacts with a satisfaction answer / contacts",
+        "csat_satisfied_share": "satisfaction answers of 4 or 5 / satisfaction answers",
+        "feedback": "feedback received in the period",
+        "feedback_mean_rating": "mean feedback rating (1-5)",
+        "feedback_negative_share": "feedback rated 1 or 2 / rated feedback",
+    }[name]
+
+
+_HIGHER_IS_BETTER = ("orders", "gmv_usd", "paid_rate", "shipped_rate", "delivered_rate",
+                     "cancel_request_success_rate", "csat_mean", "csat_satisfied_share",
+                     "feedback_mean_rating")
+_NEUTRAL = ("buyer_cancel_requests", "cancel_withdrawal_rate", "auto_resolved_share",
+            "bot_contact_share", "mean_handle_minutes", "csat_response_rate", "feedback")
+
+
+def _better(name: str) -> Literal["lower", "higher"] | None:
+    if name.startswith(_HIGHER_IS_BETTER):
+        return "higher"
+    return None if name in _NEUTRAL else "lower"
+
+
+KPIS: tuple[Kpi, ...] = _kpis()
+"""Every KPI of the metric dictionary, in dictionary order."""
+
+KPI_BY_NAME = {k.name: k for k in KPIS}
+
+
+# --------------------------------------------------------------------------- aggregates
+
+
+def _group(table: ir.Table, by: str | None, **aggs: Any) -> ir.Table:
+    return table.group_by(by).aggregate(**aggs) if by else table.aggregate(**aggs)
+
+
+def _order_aggregates(f: ir.Table, by: str | None) -> ir.Table:
+    aggs: dict[str, Any] = {
+        "n_orders": f.count(),
+        "gmv_usd": f.gmv_usd.sum(),
+        "n_paid": f.paid_at.notnull().sum(),
+        "n_shipped": f.shipped_at.notnull().sum(),
+        "n_delivered": f.delivered_at.notnull().sum(),
+        "n_cancelled": f.cancelled.sum(),
+        "n_seller_fault": f.seller_fault.sum(),
+        "n_requesters": (f.buyer_requests >= 1).sum(),
+        "n_repeat_requesters": (f.buyer_requests >= 2).sum(),
+    }
+    for i in INITIATORS:
+        aggs[f"n_cancelled_{i}"] = (f.cancel_initiator == i).sum()
+    for s in STAGES:
+        aggs[f"n_exit_{s}"] = (f.cancel_stage == s).sum()
+    return _group(f, by, **aggs)
+
+
+def _request_aggregates(r: ir.Table, by: str | None) -> ir.Table:
+    resolved = r.outcome.isin(("approved", "rejected"))
+    approved = r.outcome == "approved"
+    aggs: dict[str, Any] = {
+        "n_requests": r.count(),
+        "n_req_approved": approved.sum(),
+        "n_req_resolved": resolved.sum(),
+        "n_req_withdrawn": (r.outcome == "withdrawn").sum(),
+        "n_req_pending": (r.outcome == "pending").sum(),
+        "n_req_auto": (resolved & r.auto_resolved).sum(),
+        "median_hours": r.hours_to_resolve.quantile(0.5, where=resolved),
+        "p90_hours": r.hours_to_resolve.quantile(0.9, where=resolved),
+    }
+    for s in STAGES:
+        aggs[f"n_req_approved_{s}"] = (approved & (r.stage == s)).sum()
+        aggs[f"n_req_resolved_{s}"] = (resolved & (r.stage == s)).sum()
+    return _group(r, by, **aggs)
+
+
+def _contact_aggregates(c: ir.Table, by: str | None) -> ir.Table:
+    return _group(
+        c, by,
+        n_contacts=c.count(),
+        n_cancel_contacts=c.reason.isin(CANCEL_CONTACT_REASONS).sum(),
+        n_contacts_with_order=c.order_id.notnull().sum(),
+        n_repeat_contacts=c.repeat.sum(),
+        n_escalated=c.escalated.sum(),
+        n_bot=(c.channel == "bot").sum(),
+        mean_handle_minutes=(c.handle_time_s / 60).mean(),
+        csat_mean=c.csat.mean(),
+        n_csat=c.csat.notnull().sum(),
+        n_csat_satisfied=(c.csat >= 4).sum(),
+    )
+
+
+def _feedback_aggregates(fb: ir.Table, by: str | None) -> ir.Table:
+    return _group(
+        fb, by,
+        n_feedback=fb.count(),
+        feedback_mean_rating=fb.rating.mean(),
+        n_rated=fb.rating.notnull().sum(),
+        n_negative=(fb.rating <= 2).sum(),
+    )
+
+
+def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
+                      by: str | None) -> pd.DataFrame:
+    """All aggregates, one row (or one row per segment value) as a pandas frame."""
+    p = parse_period(start, end)
+    market = market_code(market)
+    with ExitStack() as stack:
+        # each period's cancellation rows and per-order facts are computed once
+        # (in a temporary table) and shared by the aggregations below
+        orders = cohort(source, market, p.start, p.end)
+        cf = stack.enter_context(source.cached(cancellation_facts(source, orders)))
+        facts = enrich_orders(source, orders, cf)
+        if by == "buyer_segment":
+            facts = with_buyer_segment(source, facts, market, p.start)
+        facts = stack.enter_context(source.cached(facts.select(
+            "order_id", "gmv_usd", "paid_at", "shipped_at", "delivered_at", "cancelled",
+            "seller_fault", "buyer_requests", "cancel_initiator", "cancel_stage",
+            *([by] if by else []))))  # only what the aggregations read
+        reqs = cf.filter(cf.initiator == "buyer")
+        return _aggregate_parts(source, market, p, facts, reqs, by)
+
+
+def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
+                     reqs: ir.Table, by: str | None) -> pd.DataFrame:
+    contacts = source.tables["contacts"]
+    c = period_contacts(source, market, p.start, p.end)
+    fb = period_feedback(source, market, p.start, p.end)
+    cancel_contacts = contacts.filter(contacts.reason.isin(CANCEL_CONTACT_REASONS),
+                                      contacts.order_id.notnull())
+    cancelled = facts.filter(facts.cancelled)
+    keys = ["order_id"] + ([by] if by else [])
+    if by:
+        seg = facts.select(*keys)
+        reqs = reqs.join(seg, "order_id")
+        c = c.join(seg, "order_id")
+        fb = fb.join(seg, "order_id")
+    coc = cancel_contacts.select("order_id").join(cancelled.select(*keys), "order_id")
+    parts = [
+        _order_aggregates(facts, by),
+        _request_aggregates(reqs, by),
+        _contact_aggregates(c, by),
+        _feedback_aggregates(fb, by),
+        _group(coc, by, n_cancelled_order_contacts=coc.count()),
+    ]
+    if not by:  # one row each: a single statement (one plan, one round trip)
+        one = parts[0]
+        for part in parts[1:]:
+            one = one.cross_join(part)
+        return source.execute(one).reset_index(drop=True)
+    frames = [source.execute(part) for part in parts]
+    out = frames[0]
+    out[by] = out[by].astype(object).where(out[by].notna(), None)
+    for f in frames[1:]:
+        f[by] = f[by].astype(object).where(f[by].notna(), None)
+        out = out.merge(f, on=by, how="left")
+    # largest segment first; ties by key, the null segment last among equals
+    return out.sort_values(["n_orders", by], ascending=[False, True], na_position="last",
+                           kind="stable").reset_index(drop=True)
+
+
+def _count(v: Any) -> int:
+    return 0 if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else int(v)
+
+
+def _number(v: Any) -> float | None:
+    return None if v is None or pd.isna(v) else float(v)
+
+
+
+def _kpi_table(agg: pd.DataFrame) -> pd.DataFrame:
+    """Turn aggregate rows into the long KPI table (one row per row of ``agg`` and KPI)."""
+    rows = []
+    for _, a in agg.iterrows():
+        for k in KPIS:
+            row: dict[str, Any] = {"kpi": k.name, "kind": k.kind, "label": k.label}
+            if k.kind in ("count", "sum"):
+                row["value"] = float(_count(a[k.numerator])) if k.kind == "count" else (
+                    _number(a[k.numerator]) or 0.0)
+            elif k.kind in ("mean", "quantile"):
+                row["value"] = _number(a[k.numerator])
+            else:
+                num, den = _count(a[k.numerator]), _count(a[k.denominator])
+                row.update(numerator=num, denominator=den, value=num / den if den else None)
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=["kpi", "kind", "label", "value", "numerator",
+                                      "denominator"])
+    out["value"] = out["value"].astype(float)
+    prop = out["kind"].eq("proportion") & out["denominator"].gt(0)
+    lo, hi = wilson_interval(out.loc[prop, "numerator"].astype(float),
+                             out.loc[prop, "denominator"].astype(float))
+    out["ci_low"] = np.nan
+    out["ci_high"] = np.nan
+    out.loc[prop, "ci_low"] = lo
+    out.loc[prop, "ci_high"] = hi
+    for col in ("numerator", "denominator"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def compute_kpis(source: Any, market: str, start: Any, end: Any) -> pd.DataFrame:
+    """Every KPI of the metric dictionary for one market and period ``[start, end)``.
+
+    Returns one row per KPI with columns ``kpi``, ``kind`` (count, sum, mean,
+    quantile, ratio, proportion), ``label``, ``value`` (NaN when undefined,
+    e.g. a zero denominator), ``numerator`` and ``denominator`` (rates only),
+    ``ci_low`` and ``ci_high`` (Wilson 95%, proportions only).
+    """
+    source = load_source(source)
+    return _kpi_table(_aggregate_frames(source, market, start, end, None))
+
+
+def compute_segment_kpis(source: Any, market: str, start: Any, end: Any,
+                         by: str) -> pd.DataFrame:
+    """Every KPI per value of order dimension ``by`` (see METRICS.md, ``--by``).
+
+    Returns the table of :func:`compute_kpis` with a leading ``segment``
+    column, segments ordered by their number of orders (largest first);
+    a null segment (e.g. orders never handed to a carrier) is ``None``.
+    """
+    if by not in BY_DIMENSIONS:
+        raise InputError(f"--by {by!r} is not one of {', '.join(BY_DIMENSIONS)}")
+    source = load_source(source)
+    agg = _aggregate_frames(source, market, start, end, by)
+    parts = []
+    for _, row in agg.iterrows():
+        t = _kpi_table(row.to_frame().T)
+        t.insert(0, "segment", row[by])
+        parts.append(t)
+    if not parts:
+        return _kpi_table(agg.iloc[0:0]).assign(segment=None)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _clean(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return None
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    return v
+
+
+def _kpi_entries(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for _, r in table.iterrows():
+        kind = r["kind"]
+        value = _clean(r["value"])
+        if kind == "count" and value is not None:
+            value = int(value)
+        entry: dict[str, Any] = {"value": value}
+        if kind in ("ratio", "proportion"):
+            entry["numerator"] = _clean(r["numerator"])
+            entry["denominator"] = _clean(r["denominator"])
+        if kind == "proportion":
+            entry["ci_low"] = _clean(r["ci_low"])
+            entry["ci_high"] = _clean(r["ci_high"])
+        out[r["kpi"]] = entry
+    return out
+
+
+def kpis_to_dict(kpis: pd.DataFrame, market: str, start: Any, end: Any,
+                 segments: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The JSON object of ``shopcx kpis --format json`` (METRICS.md)."""
+    p = parse_period(start, end)
+    out: dict[str, Any] = {"market": market, "start": f"{p.start:%Y-%m-%d}",
+                           "end": f"{p.end:%Y-%m-%d}", "kpis": _kpi_entries(kpis)}
+    if segments is not None:
+        out["segments"] = [
+            {"key": _clean(key), "kpis": _kpi_entries(group)}
+            for key, group in segments.groupby("segment", sort=False, dropna=False)
+        ]
+    return out

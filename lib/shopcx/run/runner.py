@@ -1,0 +1,485 @@
+"""The batch runner: every deep-dive notebook for every market, in parallel.
+
+``run`` checks everything first (configuration, notebook parameters, the data
+contract) and only then executes: one Papermill run per market and notebook
+in a pool of worker processes, each executed notebook rendered to a
+code-free HTML readout in the same process, plus the KPI comparison per
+market for the index. A failing notebook keeps its executed copy and is
+reported; the others still run. Every file is written under a temporary name
+and renamed when complete.
+
+Output layout (docs/commands.md)::
+
+    OUT/index.html   OUT/kpis.csv   OUT/run.json
+    OUT/<MARKET>/<notebook>.ipynb   OUT/<MARKET>/<notebook>.html
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import platform
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from shopcx.data.files import write_atomic
+from shopcx.errors import InputError
+from shopcx.metrics.facts import parse_period
+from shopcx.metrics.targets import Targets, load_targets
+from shopcx.params import find_project_file
+from shopcx.readouts.export import render_html
+from shopcx.run.config import RunConfig
+
+__all__ = [
+    "NotebookResult",
+    "RunPlan",
+    "check_notebook_parameters",
+    "default_periods",
+    "plan_run",
+    "run",
+]
+
+COMMON_PARAMETERS = ("market", "start", "end", "baseline_start", "baseline_end", "data",
+                     "min_sample")
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass
+class Job:
+    """One notebook for one market."""
+
+    market: str
+    notebook: str
+    input_path: str
+    output_dir: str
+    parameters: dict[str, Any]
+    cwd: str
+    timeout: int | None = None
+    warm: bool = False  # run on the worker's kept kernel (shopcx.run.kernels)
+
+
+@dataclass
+class NotebookResult:
+    """What happened to one job."""
+
+    market: str
+    notebook: str
+    status: str  # "ok" or "failed"
+    seconds: float
+    error: str | None = None
+    ipynb: str | None = None
+    html: str | None = None
+
+
+@dataclass
+class RunPlan:
+    """A checked run: resolved periods, markets, notebooks and jobs."""
+
+    config: RunConfig
+    data: str
+    markets: list[str]
+    start: str
+    end: str
+    baseline_start: str
+    baseline_end: str
+    notebooks: list[str]
+    out: Path
+    jobs: list[Job] = field(default_factory=list)
+    targets: Targets | None = None
+    targets_path: str | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def _notebook_dir(notebooks_dir: str | Path | None) -> Path:
+    if notebooks_dir is not None:
+        folder = Path(notebooks_dir)
+    else:
+        found = find_project_file("notebooks")
+        if found is None:
+            raise InputError(f"no notebooks/ folder found above {Path.cwd()}; run from the "
+                             "project folder")
+        folder = found
+    if not folder.is_dir():
+        raise InputError(f"notebooks folder {folder} does not exist")
+    return folder.resolve()
+
+
+def _declared(path: Path) -> dict[str, str]:
+    """Parameter names and declared types of a notebook's ``parameters`` cell."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise InputError(f"notebook {path.name} must have exactly one cell tagged "
+                         f"'parameters' (found {len(tagged)})")
+    return {p.name: p.inferred_type_name for p in PythonTranslator.inspect(tagged[0])}
+
+
+def _type_ok(value: Any, declared: str) -> bool:
+    if declared in ("None", ""):
+        return True
+    if declared == "str":
+        return isinstance(value, str)
+    if declared == "bool":
+        return isinstance(value, bool)
+    if declared == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if declared == "float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return True
+
+
+def _month_start(ts: pd.Timestamp) -> pd.Timestamp:
+    return pd.Timestamp(ts.year, ts.month, 1)
+
+
+def default_periods(source: Any, config: RunConfig) -> tuple[str, str, str, str]:
+    """Fill in the periods a configuration leaves open.
+
+    With no start: the last complete calendar month in the data (the month of
+    the latest order if the data has orders on that month's last day, else
+    the month before). With no end: one month after start. With no baseline:
+    the same length right before the period (the previous month for a month).
+    """
+    if config.start:
+        start = pd.Timestamp(config.start)
+    else:
+        o = source.tables["orders"]
+        last = source.execute(o.created_at.max())
+        if last is None or pd.isna(last):
+            raise InputError("the data has no orders, so there is no default period; "
+                             "give --start and --end")
+        last_day = pd.Timestamp(last).normalize()
+        start = _month_start(last_day)
+        if (last_day + pd.Timedelta(days=1)).month == last_day.month:
+            start = _month_start(start - pd.Timedelta(days=1))
+    end = pd.Timestamp(config.end) if config.end else start + pd.DateOffset(months=1)
+    parse_period(start, end)
+    monthly = start.day == 1 and end == start + pd.DateOffset(months=1)
+    if config.baseline_start and config.baseline_end:
+        b_start, b_end = pd.Timestamp(config.baseline_start), pd.Timestamp(config.baseline_end)
+    elif config.baseline_start or config.baseline_end:
+        raise InputError("give both baseline_start and baseline_end, or neither")
+    elif monthly:
+        b_start, b_end = start - pd.DateOffset(months=1), start
+    else:
+        b_start, b_end = start - (end - start), start
+    parse_period(b_start, b_end)
+    fmt = "%Y-%m-%d"
+    return start.strftime(fmt), end.strftime(fmt), b_start.strftime(fmt), b_end.strftime(fmt)
+
+
+def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | None = None
+                              ) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Check the configuration's notebooks and parameters against the notebooks' cells.
+
+    Every notebook must exist and have exactly one ``parameters`` cell; every
+    parameter the configuration sets must be declared by at least one notebook of
+    the folder (settings for notebooks left out of this run are ignored), with a value of the declared type (Papermill itself would only
+    warn). Returns the notebook names and their declared parameters.
+    """
+    folder = _notebook_dir(notebooks_dir)
+    available = sorted(p.stem for p in folder.glob("*.ipynb"))
+    names = config.notebooks or available
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise InputError(f"unknown notebook(s) {', '.join(unknown)}; available: "
+                         f"{', '.join(available)}")
+    declared = {n: _declared(folder / f"{n}.ipynb") for n in names}
+    others = {n: _declared(folder / f"{n}.ipynb") for n in available if n not in names}
+    extra = dict(config.parameters)
+    for market_values in config.market_parameters.values():
+        extra.update(market_values)
+    for name, value in {**extra, **dict.fromkeys(COMMON_PARAMETERS, None)}.items():
+        takers = [n for n, d in declared.items() if name in d]
+        if not takers and any(name in d for d in others.values()):
+            continue  # meant for a notebook not selected in this run
+        if not takers:
+            raise InputError(f"unknown notebook parameter {name!r}: none of "
+                             f"{', '.join(names)} declares it")
+        for n in takers:
+            if value is not None and not _type_ok(value, declared[n][name]):
+                raise InputError(f"parameter {name!r} = {value!r} does not match its type "
+                                 f"{declared[n][name]} in notebook {n}")
+    return names, declared
+
+
+def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunPlan:
+    """Check a configuration against the notebooks and the data; build the jobs.
+
+    Raises InputError (bad settings, unknown or mistyped parameters, unknown
+    markets or notebooks) or ContractError (the data breaks the contract)
+    before anything is executed.
+    """
+    from shopcx.readouts.readout import open_source
+
+    folder = _notebook_dir(notebooks_dir)
+    names, declared = check_notebook_parameters(config, folder)
+    if config.data:
+        data = config.data if "://" in config.data else str(Path(config.data).resolve())
+    else:
+        data = ""
+    try:
+        source = open_source(data)
+    except FileNotFoundError as exc:
+        raise InputError(str(exc)) from exc
+    data = data or str(Path(source.description).resolve())
+    present = source.markets()
+    markets = present if config.markets == "all" else list(config.markets)
+    missing = [m for m in markets if m not in present]
+    if missing:
+        raise InputError(f"market(s) {', '.join(missing)} have no orders in the data "
+                         f"(markets present: {', '.join(present) or 'none'})")
+    start, end, b_start, b_end = default_periods(source, config)
+    # targets colour the index and the summary; the project's file is the default
+    targets_path = config.targets or find_project_file("params/targets.yaml")
+    targets = None
+    if targets_path is not None:
+        targets_path = str(Path(targets_path).resolve())
+        targets = load_targets(targets_path)
+    out = Path(config.out or f"outputs/run-{start}").resolve()
+    report = source.validate()
+    plan = RunPlan(config, data, markets, start, end, b_start, b_end, names, out,
+                   targets=targets, targets_path=targets_path,
+                   warnings=[asdict(f) for f in report.warnings], rows=dict(report.rows))
+    for market in markets:
+        values = {"market": market, "start": start, "end": end, "baseline_start": b_start,
+                  "baseline_end": b_end, "data": data, "min_sample": config.min_sample,
+                  "targets": targets_path or "", **config.parameters,
+                  **config.market_parameters.get(market, {})}
+        for n in names:
+            params = {k: v for k, v in values.items() if k in declared[n]}
+            plan.jobs.append(Job(market, n, str(folder / f"{n}.ipynb"),
+                                 str(out / market), params, str(folder),
+                                 warm=not config.fresh_kernels))
+    return plan
+
+
+# --------------------------------------------------------------------------- execution
+
+
+def _error_text(exc: BaseException) -> str:
+    ename = getattr(exc, "ename", None)
+    if ename:
+        cell = getattr(exc, "exec_count", None)
+        where = f" (cell {cell})" if cell else ""
+        return f"{ename}: {getattr(exc, 'evalue', '')}{where}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def execute_job(job: Job) -> NotebookResult:
+    """Execute one notebook with Papermill and render its readout (in a worker)."""
+    import papermill as pm
+
+    from shopcx.run.kernels import ENGINE, worker_kernel
+
+    began = time.perf_counter()
+    out_dir = Path(job.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / f"{job.notebook}.ipynb"
+    tmp = out_dir / f".{job.notebook}.{os.getpid()}.tmp.ipynb"
+    error = None
+    # the kernel writes its own log lines to stderr; keep them in OUT/logs, not on screen
+    log = Path(job.output_dir).parent / "logs" / f"{job.market}-{job.notebook}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    kernel = worker_kernel(log.parent) if job.warm else None
+    saved = os.dup(2)
+    try:
+        with open(log, "wb") as handle:
+            os.dup2(handle.fileno(), 2)
+        extra: dict[str, Any] = {}
+        if kernel is not None:
+            extra = {"engine_name": ENGINE, "km": kernel.prepare(job.cwd)}
+        pm.execute_notebook(job.input_path, str(tmp), parameters=job.parameters,
+                            kernel_name="python3", language="python", cwd=job.cwd,
+                            progress_bar=False,
+                            log_output=False, execution_timeout=job.timeout,
+                            request_save_on_cell_execute=False, **extra)
+    except Exception as exc:  # the executed copy (if any) is kept with the error in it
+        error = _error_text(exc)
+        if kernel is not None:  # the next notebook gets a new kernel
+            kernel.discard()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    ipynb = html = None
+    if tmp.exists():
+        os.replace(tmp, final)
+        ipynb = str(final)
+        try:
+            render_html(final, out_dir / f"{job.notebook}.html")
+            html = str(out_dir / f"{job.notebook}.html")
+        except Exception as exc:
+            error = error or f"rendering failed: {_error_text(exc)}"
+    return NotebookResult(job.market, job.notebook, "failed" if error else "ok",
+                          round(time.perf_counter() - began, 2), error, ipynb, html)
+
+
+def compare_market(data: str, market: str, start: str, end: str, baseline_start: str,
+                   baseline_end: str, min_sample: int
+                   ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """The KPI comparison and top pain points of one market (in a worker), for the index."""
+    from shopcx.data.sources import load_source
+    from shopcx.metrics.compare import compare_periods
+    from shopcx.voc.painpoints import in_period, rank_pain_points, tag_feedback
+
+    source = load_source(data)
+    changes = compare_periods(source, market, start, end, baseline_start, baseline_end,
+                              min_sample=min_sample)
+    tagged = tag_feedback(source, market, min(start, baseline_start), max(end, baseline_end))
+    ranking = rank_pain_points(in_period(tagged, start, end),
+                               in_period(tagged, baseline_start, baseline_end))
+    top = ranking[ranking["priority"] > 0].head(3)
+    pains = [{"label": r["label"], "owner": r["owner"], "share": float(r["share"]),
+              "growing": bool(r["growing"])} for _, r in top.iterrows()]
+    return changes.assign(market=market), pains
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("shopcx", "pandas", "numpy", "ibis-framework", "duckdb", "papermill",
+                "nbconvert", "seaborn", "matplotlib", "scipy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+@dataclass
+class RunSummary:
+    """The outcome of :func:`run`."""
+
+    plan: RunPlan
+    results: list[NotebookResult]
+    kpis: pd.DataFrame
+    seconds: float
+    kpi_errors: dict[str, str]
+    pain_points: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[NotebookResult]:
+        return [r for r in self.results if r.status != "ok"]
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.failed or self.kpi_errors else 0
+
+
+def run(plan: RunPlan, progress: bool = True) -> RunSummary:
+    """Execute a planned run; write readouts, ``kpis.csv``, ``run.json`` and ``index.html``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from shopcx.readouts.scorecard import render_index
+
+    began = time.perf_counter()
+    started_at = dt.datetime.now(dt.UTC)
+    plan.out.mkdir(parents=True, exist_ok=True)
+    results: list[NotebookResult] = []
+    comparisons: list[pd.DataFrame] = []
+    pains: dict[str, list[dict[str, Any]]] = {}
+    kpi_errors: dict[str, str] = {}
+    workers = max(1, min(plan.config.workers, len(plan.jobs) + len(plan.markets)))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, disable=not progress, transient=False) as bar, \
+            ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        task = bar.add_task("readouts", total=len(plan.jobs) + len(plan.markets))
+        pending: dict[Future[Any], tuple[str, Any]] = {}
+        for market in plan.markets:
+            fut = pool.submit(compare_market, plan.data, market, plan.start, plan.end,
+                              plan.baseline_start, plan.baseline_end, plan.config.min_sample)
+            pending[fut] = ("kpis", market)
+        for job in plan.jobs:
+            pending[pool.submit(execute_job, job)] = ("job", job)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                kind, what = pending.pop(fut)
+                try:
+                    value = fut.result()
+                except Exception as exc:  # a crashed worker: record it, keep going
+                    if kind == "kpis":
+                        kpi_errors[what] = _error_text(exc)
+                    else:
+                        value = NotebookResult(what.market, what.notebook, "failed", 0.0,
+                                               _error_text(exc))
+                        results.append(value)
+                else:
+                    if kind == "kpis":
+                        comparisons.append(value[0])
+                        pains[what] = value[1]
+                    else:
+                        results.append(value)
+                label = f"{what} kpis" if kind == "kpis" else f"{what.market}/{what.notebook}"
+                bar.update(task, advance=1, description=f"readouts · {label}")
+    order = {(m, n): i for i, (m, n) in enumerate((j.market, j.notebook) for j in plan.jobs)}
+    results.sort(key=lambda r: order[(r.market, r.notebook)])
+    kpis = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame()
+    summary = RunSummary(plan, results, kpis, round(time.perf_counter() - began, 2), kpi_errors,
+                         pains)
+    _write_kpis_csv(plan, kpis)
+    write_atomic(plan.out / "run.json", json.dumps(_run_record(summary, started_at), indent=2,
+                                                   default=str))
+    write_atomic(plan.out / "index.html", render_index(summary))
+    return summary
+
+
+def _write_kpis_csv(plan: RunPlan, kpis: pd.DataFrame) -> None:
+    cols = ["market", "kpi", "kind", "value", "baseline", "change", "relative_change",
+            "ci_low", "ci_high", "numerator", "denominator", "baseline_numerator",
+            "baseline_denominator", "p_value", "p_adjusted", "significant", "too_few",
+            "assessment", "status"]
+    if kpis.empty:
+        write_atomic(plan.out / "kpis.csv", ",".join(cols) + "\n")
+        return
+    frame = kpis.copy()
+    frame["status"] = [plan.targets.status(m, k, v) if plan.targets else None
+                       for m, k, v in zip(frame["market"], frame["kpi"], frame["value"],
+                                          strict=True)]
+    frame.insert(1, "start", plan.start)
+    frame.insert(2, "end", plan.end)
+    frame.insert(3, "baseline_start", plan.baseline_start)
+    frame.insert(4, "baseline_end", plan.baseline_end)
+    write_atomic(plan.out / "kpis.csv", frame[["market", "start", "end", "baseline_start",
+                                               "baseline_end", *cols[1:]]].to_csv(index=False))
+
+
+def _run_record(summary: RunSummary, started_at: dt.datetime) -> dict[str, Any]:
+    plan = summary.plan
+    return {
+        "status": "failed" if summary.exit_status else "ok",
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "seconds": summary.seconds,
+        "parameters": {
+            "data": plan.data, "markets": plan.markets, "start": plan.start, "end": plan.end,
+            "baseline_start": plan.baseline_start, "baseline_end": plan.baseline_end,
+            "notebooks": plan.notebooks, "out": str(plan.out),
+            "workers": plan.config.workers, "min_sample": plan.config.min_sample,
+            "targets": plan.targets_path, "parameters": plan.config.parameters,
+            "market_parameters": plan.config.market_parameters,
+            "params_file": plan.config.source_file,
+        },
+        "versions": _versions(),
+        "host": {"machine": platform.machine(), "cores": os.cpu_count()},
+        "data": {"rows": plan.rows},
+        "warnings": plan.warnings,
+        "warning_rows": sum(w["rows"] for w in plan.warnings),
+        "notebooks": [asdict(r) for r in summary.results],
+        "kpi_errors": summary.kpi_errors,
+        "pain_points": summary.pain_points,
+    }
+

@@ -1,0 +1,27 @@
+"""The voice-of-the-customer wing: what customers write, and what it costs them.
+
+It owns the theme taxonomy and how phrases match it
+(:mod:`~shopcx.voc.themes`, rules in ``params/voc_taxonomy.yaml``), sentiment
+(:mod:`~shopcx.voc.sentiment`, lexicons in ``params/sentiment_lexicons.yaml``),
+pain points ranked by volume, trend and harm (:mod:`~shopcx.voc.painpoints`),
+emerging themes (:mod:`~shopcx.voc.emerging`), feedback volume, ratings and
+verbatims by what happened to the order (:mod:`~shopcx.voc.feedback`) and
+tagging any CSV of free text (:mod:`~shopcx.voc.tagging`, ``shopcx tag``). A
+theme rule or a sentiment method goes here. It may import
+:mod:`shopcx.metrics`, :mod:`shopcx.data` and the shared modules; it is
+independent of :mod:`shopcx.rootcause` (neither imports the other).
+"""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submodules=["emerging", "feedback", "painpoints", "sentiment", "tagging", "themes"],
+    submod_attrs={
+        "emerging": ["emerging_themes"],
+        "painpoints": ["rank_pain_points", "tag_feedback"],
+        "sentiment": ["score_sentiment"],
+        "tagging": ["tag_csv", "tag_frame"],
+        "themes": ["Taxonomy", "load_taxonomy"],
+    },
+)

@@ -1,0 +1,154 @@
+"""Offline sentiment of customer text, from -1 (negative) to +1 (positive).
+
+* English: VADER (the ``vaderSentiment`` package ships its lexicon), its
+  compound score;
+* Indonesian, Malay, Thai, Vietnamese, Portuguese, Spanish: small lexicons kept
+  in ``params/sentiment_lexicons.yaml`` (valences on VADER's -4..4 scale,
+  negators within three words flip and soften a term, longer terms win over the
+  shorter terms inside them), summed and squashed like VADER
+  (``x / sqrt(x² + 15)``);
+* no usable text or no sentiment word: the rating, ``(rating - 3) / 2``.
+
+Every score says which method produced it: ``vader``, ``lexicon:<lang>``,
+``rating`` or ``none``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from shopcx.errors import InputError
+from shopcx.params import load_yaml, params_file
+from shopcx.voc.themes import THAI, normalize, tokenize
+
+__all__ = ["Lexicon", "load_lexicons", "score_sentiment"]
+
+NEGATION = -0.74  # VADER's scalar for a negated term
+ALPHA = 15.0
+
+
+def squash(x: float) -> float:
+    """VADER's normalisation of a summed valence into -1..1.
+
+    >>> round(squash(2.0), 4), squash(0.0)
+    (0.4588, 0.0)
+    """
+    return x / math.sqrt(x * x + ALPHA)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Terms with valences and the negators of one language."""
+
+    language: str
+    terms: tuple[tuple[tuple[str, ...] | str, float], ...]  # words, or a Thai substring
+    negators: frozenset[str]
+
+    def score(self, text: str) -> tuple[float, int]:
+        """Summed valence and the number of terms found."""
+        norm = normalize(text)
+        if self.language == "th" or THAI.search(norm):
+            return self._score_thai(norm.replace(" ", ""))
+        words = tokenize(norm)
+        used = [False] * len(words)
+        total, hits = 0.0, 0
+        for term, valence in self.terms:  # longest first
+            if isinstance(term, str):
+                continue
+            n = len(term)
+            for i in range(len(words) - n + 1):
+                if any(used[i:i + n]):
+                    continue
+                if all(_word(p, w) for p, w in zip(term, words[i:i + n], strict=True)):
+                    for k in range(i, i + n):
+                        used[k] = True
+                    negated = any(w in self.negators for w in words[max(0, i - 3):i])
+                    total += valence * (NEGATION if negated else 1.0)
+                    hits += 1
+        return total, hits
+
+    def _score_thai(self, compact: str) -> tuple[float, int]:
+        total, hits = 0.0, 0
+        for term, valence in self.terms:  # longest first; a found term is blanked out
+            if not isinstance(term, str):
+                continue
+            start = compact.find(term)
+            while start >= 0:
+                negated = any(compact[max(0, start - len(n)):start] == n for n in self.negators)
+                total += valence * (NEGATION if negated else 1.0)
+                hits += 1
+                compact = compact[:start] + " " * len(term) + compact[start + len(term):]
+                start = compact.find(term)
+        return total, hits
+
+
+def _word(pattern: str, word: str) -> bool:
+    return word.startswith(pattern[:-1]) if pattern.endswith("*") else word == pattern
+
+
+@lru_cache(maxsize=8)
+def load_lexicons(path: str | None = None) -> dict[str, Lexicon]:
+    """The lexicons of ``params/sentiment_lexicons.yaml`` (or ``path``), checked."""
+    path = str(params_file(path, "sentiment_lexicons.yaml"))
+    data = load_yaml(path)
+    out = {}
+    for lang, spec in data.items():
+        where = f"{path}: {lang}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("terms"), dict):
+            raise InputError(f"{where}: needs 'terms' (term: valence) and 'negators'")
+        terms: list[tuple[tuple[str, ...] | str, float]] = []
+        for term, valence in spec["terms"].items():
+            if not isinstance(valence, int | float) or not -4 <= valence <= 4:
+                raise InputError(f"{where}: valence of {term!r} must be a number in -4..4")
+            norm = normalize(str(term))
+            key: tuple[str, ...] | str = (norm.replace(" ", "") if THAI.search(norm)
+                                          else tuple(re.findall(r"[^\W_]+\*?", norm)))
+            terms.append((key, float(valence)))
+        terms.sort(key=lambda t: -len(t[0]) if isinstance(t[0], str) else -len(t[0]) * 100)
+        negators = frozenset(normalize(str(n)) for n in spec.get("negators") or [])
+        out[lang] = Lexicon(lang, tuple(terms), negators)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _vader() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def score_sentiment(text: str | None, language: str | None = None, rating: Any = None,
+                    lexicons: dict[str, Lexicon] | None = None) -> tuple[float, str]:
+    """Sentiment in -1..1 and the method that produced it.
+
+    >>> score_sentiment("Great seller, fast delivery, thank you!")[1]
+    'vader'
+    >>> score_sentiment(None, rating=1)
+    (-1.0, 'rating')
+    """
+    has_rating = rating is not None and not (isinstance(rating, float) and math.isnan(rating))
+    fallback = ((float(rating) - 3) / 2, "rating") if has_rating else (math.nan, "none")
+    if not isinstance(text, str) or not text.strip():
+        return fallback
+    lang = (language or "").lower() or ("th" if THAI.search(text) else None)
+    if lang in (None, "en"):
+        compound = float(_vader().polarity_scores(text)["compound"])
+        if lang == "en" or compound != 0:
+            return compound, "vader"
+    lexicons = lexicons if lexicons is not None else load_lexicons()
+    candidates = [lang] if lang in lexicons else list(lexicons)
+    best: tuple[float, int, str] | None = None
+    for code in candidates:
+        total, hits = lexicons[code].score(text)
+        if hits and (best is None or hits > best[1]):
+            best = (total, hits, code)
+    if best is not None:
+        return squash(best[0]), f"lexicon:{best[2]}"
+    compound = float(_vader().polarity_scores(text)["compound"])  # English words mixed in
+    if compound != 0:
+        return compound, "vader"
+    return fallback if has_rating else (0.0, f"lexicon:{lang}" if lang in lexicons else "vader")

@@ -1,0 +1,85 @@
+"""Tag any table of free text with VOC themes and sentiment (``shopcx tag``).
+
+Adds three columns to a table, keeping every other column as it is:
+``themes`` (semicolon-separated ``top/sub`` theme ids, empty when none),
+``sentiment`` (-1..1) and ``sentiment_method``; with ``explain`` also
+``theme_rules``, the rule that fired for each theme.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from shopcx.errors import InputError
+from shopcx.voc.sentiment import score_sentiment
+from shopcx.voc.themes import Taxonomy, load_taxonomy
+
+__all__ = ["tag_csv", "tag_frame"]
+
+
+def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | None = None,
+              language_column: str | None = None, rating_column: str | None = None,
+              taxonomy: Taxonomy | None = None, explain: bool = False) -> pd.DataFrame:
+    """The table with ``themes``, ``sentiment`` and ``sentiment_method`` added.
+
+    >>> t = tag_frame(pd.DataFrame({"text": ["Refund belum masuk", None]}), language="id")
+    >>> t["themes"].tolist(), t["sentiment_method"].tolist()
+    (['refund/slow', ''], ['lexicon:id', 'none'])
+    """
+    for col in (text_column, language_column, rating_column):
+        if col is not None and col not in frame.columns:
+            raise InputError(f"column {col!r} not found; columns: {', '.join(map(str, frame.columns))}")
+    taxonomy = taxonomy or load_taxonomy()
+    out = frame.copy()
+    texts = out[text_column].where(out[text_column].notna(), None).tolist()
+    langs = (out[language_column].where(out[language_column].notna(), None).tolist()
+             if language_column else [language] * len(out))
+    ratings = (pd.to_numeric(out[rating_column], errors="coerce").tolist()
+               if rating_column else [None] * len(out))
+    matches = [taxonomy.tag(t) for t in texts]
+    out["themes"] = [";".join(m.theme for m in ms) for ms in matches]
+    if explain:
+        out["theme_rules"] = [";".join(f"{m.theme}={m.rule}" for m in ms) for ms in matches]
+    scores = [score_sentiment(t, (lang or None) if isinstance(lang, str) else None, r)
+              for t, lang, r in zip(texts, langs, ratings, strict=True)]
+    out["sentiment"] = [round(s, 4) for s, _ in scores]
+    out["sentiment_method"] = [m for _, m in scores]
+    return out
+
+
+def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
+            language: str | None = None, language_column: str | None = None,
+            rating_column: str | None = None, taxonomy_path: str | None = None,
+            explain: bool = False, chunk_rows: int = 50_000) -> int:
+    """Tag a CSV file chunk by chunk into ``output_path`` (written atomically); return rows."""
+    from shopcx.data.files import write_atomic
+
+    source = Path(input_path)
+    if not source.is_file():
+        raise InputError(f"input file {source} not found")
+    taxonomy = load_taxonomy(taxonomy_path)
+    target = Path(output_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.partial")
+    rows = 0
+    try:
+        reader = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""],
+                             chunksize=chunk_rows)
+        with open(tmp, "w", encoding="utf-8", newline="") as handle:
+            for i, chunk in enumerate(reader):
+                tagged = tag_frame(chunk, text_column, language, language_column,
+                                   rating_column, taxonomy, explain)
+                tagged.to_csv(handle, index=False, header=i == 0)
+                rows += len(tagged)
+        if rows == 0:  # an empty file still gets the header with the added columns
+            header = pd.read_csv(source, nrows=0)
+            write_atomic(tmp, tag_frame(header, text_column, language, language_column,
+                                        rating_column, taxonomy, explain).to_csv(index=False))
+        tmp.replace(target)
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{source}: not a readable CSV file ({exc})") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return rows

@@ -1,0 +1,323 @@
+"""Theme tagging of customer text with an editable, explainable taxonomy.
+
+The taxonomy (``params/voc_taxonomy.yaml``) is a two-level hierarchy of themes
+whose rules are phrase lists per language with any-of / all-of / none-of
+combinations. Matching is offline and deterministic:
+
+* text and phrases are normalised the same way: Unicode NFKC, case folded,
+  accents removed from Latin letters (``hoàn tiền`` = ``hoan tien``, đ = d),
+  while Thai vowel and tone marks are kept;
+* phrases match word by word in order, allowing one extra word between two
+  phrase words; ``*`` at the end of a word matches any ending (inflections),
+  ``*`` alone matches any one word; a phrase word of six letters or more also
+  matches a word one edit away (typos);
+* Thai, written without spaces, is matched as a substring of the text with
+  its spaces removed.
+
+Every match reports the rule that fired, so a tag can always be explained.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+
+from shopcx.errors import InputError
+from shopcx.params import load_yaml, params_file
+
+__all__ = [
+    "LANGUAGES",
+    "OWNERS",
+    "TOP_THEMES",
+    "Match",
+    "Taxonomy",
+    "Theme",
+    "load_taxonomy",
+    "normalize",
+    "tokenize",
+]
+
+TOP_THEMES = ("cancellation", "refund", "delivery", "seller", "payment", "product", "service",
+              "app")
+OWNERS = ("product", "logistics", "seller operations", "payments", "customer service")
+LANGUAGES = ("en", "id", "ms", "th", "vi", "pt", "es")
+FUZZY_MIN = 6
+THAI = re.compile(r"[\u0e00-\u0e7f]")
+TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def _is_latin(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x250 or 0x1E00 <= code <= 0x1EFF
+
+
+def normalize(text: str) -> str:
+    """Case-folded text without accents on Latin letters (Thai marks kept).
+
+    >>> normalize("Hoàn TIỀN chậm, đơn HỦY")
+    'hoan tien cham, don huy'
+    >>> normalize("ยังไม่ได้เงินคืน") == "ยังไม่ได้เงินคืน"
+    True
+    """
+    text = unicodedata.normalize("NFKC", text).casefold().replace("đ", "d")
+    out: list[str] = []
+    base = ""
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch):
+            if base and _is_latin(base):
+                continue
+        else:
+            base = ch
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def tokenize(normalized: str) -> list[str]:
+    """Words of a normalised text (apostrophes kept inside words).
+
+    >>> tokenize("couldn't cancel - copy-pasted!")
+    ["couldn't", 'cancel', 'copy', 'pasted']
+    """
+    return TOKEN.findall(normalized.replace("’", "'"))
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One phrase of a rule, compiled."""
+
+    text: str
+    language: str
+    words: tuple[str, ...]
+    thai: str | None
+
+    def _word_matches(self, pattern: str, word: str) -> bool:
+        if pattern == "*":
+            return True
+        if pattern.endswith("*"):
+            return word.startswith(pattern[:-1])
+        if word == pattern:
+            return True
+        return (len(pattern) >= FUZZY_MIN and abs(len(word) - len(pattern)) <= 1
+                and Levenshtein.distance(word, pattern, score_cutoff=1) <= 1)
+
+    def find(self, words: list[str], compact: str) -> bool:
+        """Whether the phrase occurs in a text (its words, and its spaceless form)."""
+        if self.thai is not None:
+            return self.thai in compact
+        first, rest = self.words[0], self.words[1:]
+        for i, word in enumerate(words):
+            if not self._word_matches(first, word):
+                continue
+            pos = i
+            for pattern in rest:
+                nxt = next((j for j in range(pos + 1, min(pos + 3, len(words)))
+                            if self._word_matches(pattern, words[j])), None)
+                if nxt is None:
+                    break
+                pos = nxt
+            else:
+                return True
+        return False
+
+
+def _compile(text: str, language: str, where: str) -> Phrase:
+    if not isinstance(text, str) or not text.strip():
+        raise InputError(f"{where}: a phrase must be non-empty text")
+    norm = normalize(text)
+    if THAI.search(norm):
+        return Phrase(text, language, (), norm.replace(" ", ""))
+    words = tuple(re.findall(r"[^\W_]+(?:['][^\W_]+)*\*?|\*", norm))
+    if not words:
+        raise InputError(f"{where}: phrase {text!r} has no words")
+    return Phrase(text, language, words, None)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A theme found in a text, with the rule that fired."""
+
+    theme: str      # "top/sub"
+    rule: str       # e.g. "any[en] 'cancel* reject*'"
+    language: str
+
+
+@dataclass
+class Theme:
+    """One sub-theme: its rules, owner team and recommended action."""
+
+    id: str
+    top: str
+    label: str
+    top_label: str
+    owner: str
+    action: str
+    any: list[Phrase] = field(default_factory=list)
+    all: list[list[Phrase]] = field(default_factory=list)
+    none: list[Phrase] = field(default_factory=list)
+
+    def phrases(self) -> list[Phrase]:
+        return [*self.any, *(p for g in self.all for p in g), *self.none]
+
+    def match(self, found: set[Phrase]) -> Match | None:
+        """The theme's match given the set of phrases found in a text, or None."""
+        fired = None
+        if self.any:
+            fired = next((p for p in self.any if p in found), None)
+            if fired is None:
+                return None
+        for group in self.all:
+            hit = next((p for p in group if p in found), None)
+            if hit is None:
+                return None
+            fired = fired or hit
+        if any(p in found for p in self.none):
+            return None
+        assert fired is not None
+        kind = "any" if fired in self.any else "all"
+        return Match(self.id, f"{kind}[{fired.language}] {fired.text!r}", fired.language)
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))} | {word}
+
+
+class _Index:
+    """Which phrases can start at a word: exact, prefix (``word*``) and one-typo lookups."""
+
+    def __init__(self, phrases: Iterable[Phrase]) -> None:
+        self.exact: dict[str, list[Phrase]] = defaultdict(list)
+        self.prefix: dict[str, list[Phrase]] = defaultdict(list)  # keyed by 3 first letters
+        self.fuzzy: dict[str, list[Phrase]] = defaultdict(list)   # keyed by deletion variants
+        self.always: list[Phrase] = []
+        self.thai: list[Phrase] = []
+        for p in set(phrases):
+            if p.thai is not None:
+                self.thai.append(p)
+                continue
+            first = p.words[0]
+            if first == "*" or (first.endswith("*") and len(first) < 4):
+                self.always.append(p)
+            elif first.endswith("*"):
+                self.prefix[first[:3]].append(p)
+            else:
+                self.exact[first].append(p)
+                if len(first) >= FUZZY_MIN:
+                    for variant in _deletions(first):
+                        self.fuzzy[variant].append(p)
+
+    def candidates(self, words: list[str], has_thai: bool) -> set[Phrase]:
+        out: set[Phrase] = set(self.always)
+        if has_thai:
+            out.update(self.thai)
+        for w in set(words):
+            out.update(self.exact.get(w, ()))
+            out.update(self.prefix.get(w[:3], ()))
+            if len(w) >= FUZZY_MIN - 1:
+                for variant in _deletions(w):
+                    out.update(self.fuzzy.get(variant, ()))
+        return out
+
+
+@dataclass
+class Taxonomy:
+    """The compiled taxonomy; :meth:`tag` finds every theme of a text."""
+
+    themes: dict[str, Theme]
+    source: str = ""
+    _index: _Index | None = field(default=None, repr=False)
+
+    def tag(self, text: str | None) -> list[Match]:
+        """Every theme the text carries (possibly several), in taxonomy order."""
+        if text is None or not isinstance(text, str) or not text.strip():
+            return []
+        if self._index is None:
+            self._index = _Index(p for t in self.themes.values() for p in t.phrases())
+        norm = normalize(text)
+        words = tokenize(norm)
+        has_thai = bool(THAI.search(norm))
+        compact = norm.replace(" ", "") if has_thai else ""
+        found = {p for p in self._index.candidates(words, has_thai) if p.find(words, compact)}
+        if not found:
+            return []
+        return [m for theme in self.themes.values() if (m := theme.match(found))]
+
+    def owners(self) -> dict[str, str]:
+        return {k: t.owner for k, t in self.themes.items()}
+
+    def frame(self) -> Any:
+        """The themes as a table: id, top, label, owner, action."""
+        import pandas as pd
+
+        return pd.DataFrame([{"theme": t.id, "top": t.top, "top_label": t.top_label,
+                              "label": t.label, "owner": t.owner, "action": t.action}
+                             for t in self.themes.values()])
+
+
+def _phrases(value: Any, where: str) -> list[Phrase]:
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: expected phrases by language, e.g. {{en: [...], id: [...]}}")
+    out = []
+    for lang, phrases in value.items():
+        if lang not in LANGUAGES:
+            raise InputError(f"{where}: unknown language {lang!r} (known: {', '.join(LANGUAGES)})")
+        if not isinstance(phrases, list):
+            raise InputError(f"{where}.{lang}: expected a list of phrases")
+        out += [_compile(p, lang, f"{where}.{lang}[{i}]") for i, p in enumerate(phrases)]
+    return out
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Load and check a taxonomy file (default: the project's ``params/voc_taxonomy.yaml``)."""
+    path = params_file(path, "voc_taxonomy.yaml")
+    data = load_yaml(path)
+    where = str(path)
+    if set(data) != {"themes"}:
+        raise InputError(f"{where}: expected one top-level key 'themes'")
+    themes: dict[str, Theme] = {}
+    for top, body in (data["themes"] or {}).items():
+        w = f"{where}: themes.{top}"
+        if top not in TOP_THEMES:
+            raise InputError(f"{w}: top-level theme must be one of {', '.join(TOP_THEMES)}")
+        if not isinstance(body, dict) or not body.get("subthemes"):
+            raise InputError(f"{w}: needs a label and subthemes")
+        for sub, spec in body["subthemes"].items():
+            ws = f"{w}.subthemes.{sub}"
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", str(sub)):
+                raise InputError(f"{ws}: theme ids are lower-case snake_case")
+            unknown = set(spec) - {"label", "owner", "action", "rules"}
+            if unknown:
+                raise InputError(f"{ws}: unknown key(s) {', '.join(sorted(unknown))}")
+            if spec.get("owner") not in OWNERS:
+                raise InputError(f"{ws}: owner must be one of {', '.join(OWNERS)}")
+            rules = spec.get("rules") or {}
+            if not set(rules) <= {"any", "all", "none"} or not (rules.get("any")
+                                                                or rules.get("all")):
+                raise InputError(f"{ws}.rules: needs 'any' or 'all' (and optionally 'none')")
+            all_groups = rules.get("all") or []
+            if not isinstance(all_groups, list):
+                raise InputError(f"{ws}.rules.all: expected a list of phrase groups")
+            themes[f"{top}/{sub}"] = Theme(
+                id=f"{top}/{sub}", top=top, label=str(spec.get("label") or sub),
+                top_label=str(body.get("label") or top), owner=spec["owner"],
+                action=str(spec.get("action") or ""),
+                any=_phrases(rules["any"], f"{ws}.rules.any") if rules.get("any") else [],
+                all=[_phrases(g, f"{ws}.rules.all[{i}]") for i, g in enumerate(all_groups)],
+                none=_phrases(rules["none"], f"{ws}.rules.none") if rules.get("none") else [])
+    if not themes:
+        raise InputError(f"{where}: no themes")
+    return Taxonomy(themes, where)
+
+
+def themes_by_top(matches: Iterable[Match]) -> dict[str, list[str]]:
+    """Group theme ids by their top-level theme."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for m in matches:
+        out[m.theme.split("/")[0]].append(m.theme)
+    return dict(out)
