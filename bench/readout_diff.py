@@ -9,8 +9,8 @@ and after the change into two folders, then:
 For every HTML file of the first run (readouts and the index) it compares, with
 the second run's file of the same name: the visible text, every table cell by
 cell, and the charts (embedded PNG images, byte for byte). Render times
-("… on 2026-12-01 08:05 UTC"), scripts, styles and element ids (pandas'
-random table ids) are left out. ``kpis.csv`` is compared row by row, in any
+("… on 2026-12-01 08:05 UTC"), run times ("200 s" on the index), scripts,
+styles and element ids (pandas' random table ids) are left out. ``kpis.csv`` is compared row by row, in any
 order (markets are written as they finish), numbers to 1e-9 relative: DuckDB
 sums floating-point values in parallel, so a mean can differ in its last
 digits from one run to the next of the same code. Prints one line per file and
@@ -34,15 +34,19 @@ TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?( ?UTC|Z|[+
 DURATION = re.compile(r"\b\d+(\.\d+)? ?s\b")  # run times on the index page
 
 
+def _clean(text: str) -> str:
+    return DURATION.sub("<s>", TIME.sub("<time>", text.strip()))
+
+
 def _read(path: Path) -> tuple[list[str], list[list[list[str]]], list[str]]:
     soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
     for tag in soup(["script", "style"]):
         tag.decompose()
     images = [hashlib.sha256(img.get("src", "").encode()).hexdigest()[:12]
               for img in soup.find_all("img")]
-    tables = [[[TIME.sub("<time>", c.get_text(" ", strip=True)) for c in row.find_all(["th", "td"])]
+    tables = [[[_clean(c.get_text(" ")) for c in row.find_all(["th", "td"])]
                for row in table.find_all("tr")] for table in soup.find_all("table")]
-    text = [TIME.sub("<time>", line.strip()) for line in soup.get_text("\n").splitlines()]
+    text = [_clean(line) for line in soup.get_text("\n").splitlines()]
     return [t for t in text if t], tables, images
 
 
@@ -69,7 +73,7 @@ def _same_kpis(a: Path, b: Path) -> bool:
     return same
 
 
-def compare(before: Path, after: Path, durations: bool) -> int:
+def compare(before: Path, after: Path) -> int:
     failures = 0
     pages = sorted(p.relative_to(before) for p in before.rglob("*.html"))
     if not pages:
@@ -82,10 +86,6 @@ def compare(before: Path, after: Path, durations: bool) -> int:
             failures += 1
             continue
         (t0, tab0, img0), (t1, tab1, img1) = _read(before / rel), _read(other)
-        if not durations:
-            t0, t1 = [DURATION.sub("<s>", t) for t in t0], [DURATION.sub("<s>", t) for t in t1]
-            tab0 = [[[DURATION.sub("<s>", c) for c in r] for r in t] for t in tab0]
-            tab1 = [[[DURATION.sub("<s>", c) for c in r] for r in t] for t in tab1]
         same_text, same_tables = t0 == t1, tab0 == tab1
         same_images = sum(a == b for a, b in zip(img0, img1, strict=False))
         status = "same" if same_text and same_tables else "DIFFERS"
@@ -109,10 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("before", type=Path, help="output folder of the first run")
     parser.add_argument("after", type=Path, help="output folder of the second run")
-    parser.add_argument("--durations", action="store_true",
-                        help="also compare run times shown on the index page")
     args = parser.parse_args(argv)
-    return compare(args.before, args.after, args.durations)
+    return compare(args.before, args.after)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,10 @@ concern; imports run one way, from the top of this list to the bottom:
 :mod:`shopcx.voc`,     customer text: themes, sentiment, pain points (voc);
 :mod:`shopcx.rootcause` why and since when a metric changed (rootcause)
 :mod:`shopcx.metrics`  the metric dictionary, statistics, period comparison
-:mod:`shopcx.data`     the data contract, sources, demo data, file writing
+:mod:`shopcx.data`     the data contract, sources, demo data
 shared modules         :mod:`shopcx.params` (settings files),
                        :mod:`shopcx.cache` (results kept between readouts),
+                       :mod:`shopcx.files` (atomic writes),
                        :mod:`shopcx.errors` (errors a user can fix)
 =====================  ==========================================================
 

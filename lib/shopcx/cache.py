@@ -19,6 +19,7 @@ cached; ``SHOPCX_NO_RESULT_CACHE=1`` turns the cache off.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
+
+from shopcx.files import write_atomic
 
 __all__ = ["cache_dir", "file_fingerprint", "memoized"]
 
@@ -69,11 +72,6 @@ def memoized(source: Any, kind: str, parts: tuple[Any, ...], compute: Callable[[
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         pass
     value = compute()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(path)
-    except OSError:  # a read-only cache is no reason to fail
-        pass
+    with contextlib.suppress(OSError):  # a read-only cache is no reason to fail
+        write_atomic(path, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     return value

@@ -40,8 +40,8 @@ from shopcx.data.contract import (
     normalize_table,
     validate_source,
 )
-from shopcx.data.files import write_atomic
 from shopcx.errors import ContractError, InputError
+from shopcx.files import write_atomic
 
 __all__ = ["Source", "load_source"]
 

@@ -1,5 +1,6 @@
 """Facts the metric dictionary is computed from: periods, and per-order, per-request and
-per-contact tables in the engine (METRICS.md, "Populations").
+per-contact tables in the engine (docs/metrics.md, "Facts derived per order and per
+request").
 
 * :func:`parse_period` -- a checked half-open period ``[start, end)``;
 * :func:`order_facts` -- the order cohort O with one row per order and its

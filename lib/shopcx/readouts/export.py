@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from shopcx.data.files import write_atomic
+from shopcx.files import write_atomic
 
 __all__ = ["TEMPLATES", "render_html"]
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import pandas as pd
 
-from shopcx.data.files import write_atomic
 from shopcx.errors import InputError
+from shopcx.files import write_atomic
 from shopcx.metrics.facts import parse_period
 from shopcx.metrics.targets import Targets, load_targets
 from shopcx.params import find_project_file

@@ -54,7 +54,7 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
             rating_column: str | None = None, taxonomy_path: str | None = None,
             explain: bool = False, chunk_rows: int = 50_000) -> int:
     """Tag a CSV file chunk by chunk into ``output_path`` (written atomically); return rows."""
-    from shopcx.data.files import write_atomic
+    from shopcx.files import write_atomic
 
     source = Path(input_path)
     if not source.is_file():

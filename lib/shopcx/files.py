@@ -1,9 +1,10 @@
 """Writing files so that a reader never sees half of one.
 
-Every output of shopcx (readouts, the index, ``kpis.csv``, ``run.json``,
-tagged CSV files, cached validation reports) is written under a temporary
-name in the target's folder and renamed when complete: an interrupted run
-leaves the previous file or none, never a truncated one.
+Every file shopcx writes (readouts, the index, ``kpis.csv``, ``run.json``,
+tagged CSV files, cached validation reports and results) is written under a
+temporary name in the target's folder and renamed when complete: an
+interrupted run leaves the previous file or none, never a truncated one. A
+shared module: every wing may use it; it imports nothing of shopcx.
 """
 
 from __future__ import annotations
