@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from shopcx.voc.emerging import emerging_themes
 from shopcx.voc.painpoints import join_coverage, rank_pain_points, tag_feedback
 
 T = pd.Timestamp
@@ -102,3 +103,17 @@ def test_join_coverage() -> None:
                                      "not_joined": 1}
     assert np.isin(["themes", "sentiment", "sentiment_method", "negative"],
                    tagged.columns).all()
+
+
+def test_a_period_without_feedback_gives_empty_tables_not_errors() -> None:
+    """A market whose feedback table is empty (an export with the table but no rows): every
+    analysis of the tagged feedback sees the usual columns and returns an empty result."""
+    tables = _fixture()
+    tables["feedback"] = tables["feedback"].iloc[0:0]
+    tagged = tag_feedback(tables, "US", "2026-10-01", "2026-11-01")
+    assert tagged.empty
+    assert tagged["themes"].dtype == object and tagged["sentiment_method"].dtype == object
+    assert emerging_themes(tagged, tagged).empty
+    assert rank_pain_points(tagged, tagged).empty
+    assert join_coverage(tagged) == {"feedback": 0, "with_order_id": 0, "joined": 0,
+                                     "not_joined": 0}

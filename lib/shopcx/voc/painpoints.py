@@ -104,12 +104,14 @@ def _tag_feedback(source: Any, market: str, start: Any, end: Any,
     for col in ("contacts", "cancel_contacts"):
         t[col] = t[col].fillna(0).astype(int)
     texts = t["text"].where(t["text"].notna(), None).tolist()
-    t["themes"] = [[m.theme for m in taxonomy.tag(x)] for x in texts]
+    # typed columns, so that a period without feedback gives an empty table of the same shape
+    t["themes"] = pd.Series([[m.theme for m in taxonomy.tag(x)] for x in texts],
+                            index=t.index, dtype=object)
     scores = [score_sentiment(x, lang if isinstance(lang, str) else None,
                               None if pd.isna(r) else r)
               for x, lang, r in zip(texts, t["language"], t["rating"], strict=True)]
-    t["sentiment"] = [s for s, _ in scores]
-    t["sentiment_method"] = [m for _, m in scores]
+    t["sentiment"] = pd.Series([s for s, _ in scores], index=t.index, dtype=float)
+    t["sentiment_method"] = pd.Series([m for _, m in scores], index=t.index, dtype=object)
     rating = pd.to_numeric(t["rating"], errors="coerce")
     t["negative"] = np.where(rating.notna(), rating <= 2, t["sentiment"] <= NEGATIVE_SENTIMENT)
     return t
