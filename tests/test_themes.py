@@ -147,8 +147,11 @@ def test_project_taxonomy_is_complete() -> None:
     assert {t.top for t in taxonomy.themes.values()} == set(TOP_THEMES)
     assert {t.owner for t in taxonomy.themes.values()} == set(OWNERS)
     for theme in taxonomy.themes.values():
-        assert {p.language for p in theme.any} >= {"en", "id", "ms", "th", "vi", "pt", "es"}, \
+        phrases = theme.mentions[0].any if theme.mentions else theme.any
+        assert {p.language for p in phrases} >= {"en", "id", "ms", "th", "vi", "pt", "es"}, \
             theme.id
+    assert {t.id for t in taxonomy.themes.values() if t.mentions} == {
+        f"{top}/other" for top in TOP_THEMES}
 
 
 @pytest.mark.parametrize(("text", "message"), [

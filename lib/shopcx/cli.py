@@ -73,6 +73,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="also add theme_rules: the rule that fired for each theme")
     t.add_argument("--out", required=True, help="CSV file to write")
 
+    ev = sub.add_parser("evaluate", help="score the VOC tagger against a labelled CSV: "
+                        "precision, recall and F1 per theme, coverage, sentiment AUC")
+    ev.add_argument("labelled", help="CSV with a text column and 'themes' (top or top/sub, "
+                    "';'-separated), 'sentiment' and/or 'rating' columns")
+    ev.add_argument("--text-column", default="text", help="column holding the text "
+                    "(default text)")
+    ev.add_argument("--language", help="ISO 639-1 code of every text (default: the "
+                    "'language' column if present, else detected)")
+    ev.add_argument("--themes", help="comma-separated themes to score (default: every theme "
+                    "the labels name)")
+    ev.add_argument("--taxonomy", help="taxonomy file (default: params/voc_taxonomy.yaml)")
+    ev.add_argument("--format", choices=("json", "table"), default="table")
+
     r = sub.add_parser("run", help="run the deep-dive notebooks per market, render readouts "
                        "and the run index")
     r.add_argument("params", nargs="?", help="run configuration (YAML), e.g. params/demo.yaml")
@@ -202,6 +215,20 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from shopcx.voc.evaluate import evaluate_file
+
+    themes = [t.strip() for t in args.themes.split(",") if t.strip()] if args.themes else None
+    result = evaluate_file(args.labelled, text_column=args.text_column,
+                           language=args.language, themes=themes,
+                           taxonomy_path=args.taxonomy)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+    else:
+        print(result.to_table())
+    return 0
+
+
 def _split(value: str | None) -> list[str] | str | None:
     if value is None:
         return None
@@ -238,7 +265,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis,
-            "explain": _cmd_explain, "tag": _cmd_tag, "run": _cmd_run}
+            "explain": _cmd_explain, "tag": _cmd_tag,
+            "evaluate": _cmd_evaluate, "run": _cmd_run}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -54,22 +54,41 @@ class Lexicon:
         if self.language == "th" or THAI.search(norm):
             return self._score_thai(norm.replace(" ", ""))
         words = tokenize(norm)
+        starts = self._starts()
+        hits_at: list[tuple[int, int, float]] = []  # (-length, position, valence)
+        for i, word in enumerate(words):
+            for term, valence in starts.get(word, ()) + starts.get("*" + word[:3], ()):
+                n = len(term)
+                if i + n <= len(words) and all(
+                        _word(p, w) for p, w in zip(term, words[i:i + n], strict=True)):
+                    hits_at.append((-n, i, valence))
         used = [False] * len(words)
         total, hits = 0.0, 0
-        for term, valence in self.terms:  # longest first
-            if isinstance(term, str):
+        for neg_n, i, valence in sorted(hits_at):  # longest first, like the term order
+            n = -neg_n
+            if any(used[i:i + n]):
                 continue
-            n = len(term)
-            for i in range(len(words) - n + 1):
-                if any(used[i:i + n]):
-                    continue
-                if all(_word(p, w) for p, w in zip(term, words[i:i + n], strict=True)):
-                    for k in range(i, i + n):
-                        used[k] = True
-                    negated = any(w in self.negators for w in words[max(0, i - 3):i])
-                    total += valence * (NEGATION if negated else 1.0)
-                    hits += 1
+            for k in range(i, i + n):
+                used[k] = True
+            negated = any(w in self.negators for w in words[max(0, i - 3):i])
+            total += valence * (NEGATION if negated else 1.0)
+            hits += 1
         return total, hits
+
+    def _starts(self) -> dict[str, tuple[tuple[tuple[str, ...], float], ...]]:
+        """Word terms by their first word (``*abc`` for a prefix term, by 3 letters)."""
+        cached = self.__dict__.get("_starts_cache")
+        if cached is None:
+            index: dict[str, list[tuple[tuple[str, ...], float]]] = {}
+            for term, valence in self.terms:
+                if isinstance(term, str) or not term:
+                    continue
+                first = term[0]
+                key = "*" + first[:3] if first.endswith("*") else first
+                index.setdefault(key, []).append((term, valence))
+            cached = {k: tuple(v) for k, v in index.items()}
+            object.__setattr__(self, "_starts_cache", cached)
+        return cached
 
     def _score_thai(self, compact: str) -> tuple[float, int]:
         total, hits = 0.0, 0

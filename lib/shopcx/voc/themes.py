@@ -11,8 +11,21 @@ combinations. Matching is offline and deterministic:
   phrase words; ``*`` at the end of a word matches any ending (inflections),
   ``*`` alone matches any one word; a phrase word of six letters or more also
   matches a word one edit away (typos);
+* a phrase word of four letters or more also matches a word with the same
+  stem (Snowball stemmers of the ``snowballstemmer`` package for English,
+  Indonesian, Portuguese and Spanish; Malay uses the Indonesian one), so
+  ``delivery`` finds ``delivered`` and ``reembolso`` finds ``reembolsado``;
 * Thai, written without spaces, is matched as a substring of the text with
   its spaces removed.
+
+Rules are not filtered by the text's language: an English phrase fires inside
+a Malay sentence (code-mixing is the norm in SEA chat).
+
+Each top-level theme also has *mention* rules, the general ways people name
+the topic ("cancel", "batal", "ยกเลิก", "hủy đơn", ...). A text that mentions
+a top theme but fits none of its sub-themes gets ``<top>/other``, so it is
+counted rather than lost. How negation and questions are treated, per rule
+type, is in docs/voc.md.
 
 Every match reports the rule that fired, so a tag can always be explained.
 """
@@ -24,6 +37,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +63,30 @@ TOP_THEMES = ("cancellation", "refund", "delivery", "seller", "payment", "produc
 OWNERS = ("product", "logistics", "seller operations", "payments", "customer service")
 LANGUAGES = ("en", "id", "ms", "th", "vi", "pt", "es")
 FUZZY_MIN = 6
+STEM_MIN = 4
+STEMMERS = {"en": "english", "id": "indonesian", "ms": "indonesian", "pt": "portuguese",
+            "es": "spanish"}
 THAI = re.compile(r"[\u0e00-\u0e7f]")
 TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(STEMMERS[language])
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, language: str) -> str | None:
+    """The word's Snowball stem in a language, or None (no stemmer, short word, wildcard).
+
+    >>> stem("delivered", "en"), stem("reembolsado", "pt"), stem("ส่ง", "th")
+    ('deliv', 'reembols', None)
+    """
+    if language not in STEMMERS or len(word) < STEM_MIN or word.endswith("*"):
+        return None
+    return _stemmer(language).stemWord(word)
 
 
 def _is_latin(ch: str) -> bool:
@@ -88,7 +124,7 @@ def tokenize(normalized: str) -> list[str]:
     return TOKEN.findall(normalized.replace("’", "'"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: fast set lookups
 class Phrase:
     """One phrase of a rule, compiled."""
 
@@ -104,16 +140,22 @@ class Phrase:
             return word.startswith(pattern[:-1])
         if word == pattern:
             return True
+        pattern_stem = stem(pattern, self.language)
+        if pattern_stem is not None and stem(word, self.language) == pattern_stem:
+            return True
         return (len(pattern) >= FUZZY_MIN and abs(len(word) - len(pattern)) <= 1
                 and Levenshtein.distance(word, pattern, score_cutoff=1) <= 1)
 
-    def find(self, words: list[str], compact: str) -> bool:
-        """Whether the phrase occurs in a text (its words, and its spaceless form)."""
+    def find(self, words: list[str], compact: str, starts: list[int] | None = None) -> bool:
+        """Whether the phrase occurs in a text (its words, and its spaceless form).
+
+        ``starts``: the only positions where its first word can be (all when None).
+        """
         if self.thai is not None:
             return self.thai in compact
         first, rest = self.words[0], self.words[1:]
-        for i, word in enumerate(words):
-            if not self._word_matches(first, word):
+        for i in range(len(words)) if starts is None else starts:
+            if not self._word_matches(first, words[i]):
                 continue
             pos = i
             for pattern in rest:
@@ -161,9 +203,20 @@ class Theme:
     any: list[Phrase] = field(default_factory=list)
     all: list[list[Phrase]] = field(default_factory=list)
     none: list[Phrase] = field(default_factory=list)
+    mentions: list[Theme] = field(default_factory=list)  # only for ``top/other``
+    alone: bool = False  # top/other only when the text has no other theme at all
+    unless: tuple[str, ...] = ()  # top/other not when the text has one of these top themes
 
     def phrases(self) -> list[Phrase]:
-        return [*self.any, *(p for g in self.all for p in g), *self.none]
+        own = [*self.any, *(p for g in self.all for p in g), *self.none]
+        return own + [p for m in self.mentions for p in m.phrases()]
+
+    def match_other(self, found: set[Phrase]) -> Match | None:
+        """For ``top/other``: the first mention rule set the text meets, or None."""
+        for rules in self.mentions:
+            if (m := rules.match(found)) is not None:
+                return Match(self.id, f"mention {m.rule}", m.language)
+        return None
 
     def match(self, found: set[Phrase]) -> Match | None:
         """The theme's match given the set of phrases found in a text, or None."""
@@ -195,6 +248,7 @@ class _Index:
         self.exact: dict[str, list[Phrase]] = defaultdict(list)
         self.prefix: dict[str, list[Phrase]] = defaultdict(list)  # keyed by 3 first letters
         self.fuzzy: dict[str, list[Phrase]] = defaultdict(list)   # keyed by deletion variants
+        self.stems: dict[tuple[str, str], list[Phrase]] = defaultdict(list)  # (language, stem)
         self.always: list[Phrase] = []
         self.thai: list[Phrase] = []
         for p in set(phrases):
@@ -208,20 +262,44 @@ class _Index:
                 self.prefix[first[:3]].append(p)
             else:
                 self.exact[first].append(p)
+                if (first_stem := stem(first, p.language)) is not None:
+                    self.stems[(p.language, first_stem)].append(p)
                 if len(first) >= FUZZY_MIN:
                     for variant in _deletions(first):
                         self.fuzzy[variant].append(p)
 
-    def candidates(self, words: list[str], has_thai: bool) -> set[Phrase]:
-        out: set[Phrase] = set(self.always)
-        if has_thai:
-            out.update(self.thai)
-        for w in set(words):
-            out.update(self.exact.get(w, ()))
+        self.stem_languages = sorted({lang for lang, _ in self.stems})
+
+        self._by_word: dict[str, tuple[Phrase, ...]] = {}
+
+    def _starting_at(self, w: str) -> tuple[Phrase, ...]:
+        """Phrases whose first word may be ``w`` (memoised per word)."""
+        hit = self._by_word.get(w)
+        if hit is None:
+            out: set[Phrase] = set(self.exact.get(w, ()))
             out.update(self.prefix.get(w[:3], ()))
+            if len(w) >= STEM_MIN:
+                for lang in self.stem_languages:
+                    out.update(self.stems.get((lang, stem(w, lang)), ()))
             if len(w) >= FUZZY_MIN - 1:
                 for variant in _deletions(w):
                     out.update(self.fuzzy.get(variant, ()))
+            hit = tuple(out)
+            if len(self._by_word) < 500_000:
+                self._by_word[w] = hit
+        return hit
+
+    def candidates(self, words: list[str], has_thai: bool) -> dict[Phrase, list[int] | None]:
+        """Phrases that may occur, with the positions their first word may be at."""
+        out: dict[Phrase, list[int] | None] = dict.fromkeys(self.always)
+        if has_thai:
+            out.update(dict.fromkeys(self.thai))
+        for i, w in enumerate(words):
+            for p in self._starting_at(w):
+                if p not in out:
+                    out[p] = [i]
+                elif (starts := out[p]) is not None:
+                    starts.append(i)
         return out
 
 
@@ -243,10 +321,24 @@ class Taxonomy:
         words = tokenize(norm)
         has_thai = bool(THAI.search(norm))
         compact = norm.replace(" ", "") if has_thai else ""
-        found = {p for p in self._index.candidates(words, has_thai) if p.find(words, compact)}
+        found = {p for p, starts in self._index.candidates(words, has_thai).items()
+                 if p.find(words, compact, starts)}
         if not found:
             return []
-        return [m for theme in self.themes.values() if (m := theme.match(found))]
+        subs = [m for t in self.themes.values() if not t.mentions and (m := t.match(found))]
+        tops = {m.theme.split("/")[0] for m in subs}
+        others = {t.id: m for t in self.themes.values()
+                  if t.mentions and not t.alone and t.top not in tops
+                  and (m := t.match_other(found))}
+        tops |= {k.split("/")[0] for k in others}
+        others = {k: m for k, m in others.items() if not set(self.themes[k].unless) & tops}
+        if not subs and not others:  # "seller" or "app" name the topic only when alone
+            others = {t.id: m for t in self.themes.values()
+                      if t.alone and (m := t.match_other(found))}
+        chosen = {m.theme for m in subs} | set(others)
+        by_id = {m.theme: m for m in subs} | others
+        out = [by_id[k] for k in self.themes if k in chosen]
+        return out
 
     def owners(self) -> dict[str, str]:
         return {k: t.owner for k, t in self.themes.items()}
@@ -273,6 +365,30 @@ def _phrases(value: Any, where: str) -> list[Phrase]:
     return out
 
 
+def _check_spec(spec: Any, where: str, keys: set[str]) -> None:
+    if not isinstance(spec, dict):
+        raise InputError(f"{where}: expected {', '.join(sorted(keys))}")
+    unknown = set(spec) - keys
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    if spec.get("owner") not in OWNERS:
+        raise InputError(f"{where}: owner must be one of {', '.join(OWNERS)}")
+
+
+def _rules(rules: Any, where: str) -> dict[str, Any]:
+    """A rule set's phrases: any, all (groups), none."""
+    rules = rules or {}
+    if not isinstance(rules, dict) or not set(rules) <= {"any", "all", "none"} or not (
+            rules.get("any") or rules.get("all")):
+        raise InputError(f"{where}: needs 'any' or 'all' (and optionally 'none')")
+    all_groups = rules.get("all") or []
+    if not isinstance(all_groups, list):
+        raise InputError(f"{where}.all: expected a list of phrase groups")
+    return {"any": _phrases(rules["any"], f"{where}.any") if rules.get("any") else [],
+            "all": [_phrases(g, f"{where}.all[{i}]") for i, g in enumerate(all_groups)],
+            "none": _phrases(rules["none"], f"{where}.none") if rules.get("none") else []}
+
+
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Load and check a taxonomy file (default: the project's ``params/voc_taxonomy.yaml``)."""
     path = params_file(path, "voc_taxonomy.yaml")
@@ -287,29 +403,37 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
             raise InputError(f"{w}: top-level theme must be one of {', '.join(TOP_THEMES)}")
         if not isinstance(body, dict) or not body.get("subthemes"):
             raise InputError(f"{w}: needs a label and subthemes")
+        unknown = set(body) - {"label", "subthemes", "other"}
+        if unknown:
+            raise InputError(f"{w}: unknown key(s) {', '.join(sorted(unknown))}")
+        top_label = str(body.get("label") or top)
         for sub, spec in body["subthemes"].items():
             ws = f"{w}.subthemes.{sub}"
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", str(sub)):
-                raise InputError(f"{ws}: theme ids are lower-case snake_case")
-            unknown = set(spec) - {"label", "owner", "action", "rules"}
-            if unknown:
-                raise InputError(f"{ws}: unknown key(s) {', '.join(sorted(unknown))}")
-            if spec.get("owner") not in OWNERS:
-                raise InputError(f"{ws}: owner must be one of {', '.join(OWNERS)}")
-            rules = spec.get("rules") or {}
-            if not set(rules) <= {"any", "all", "none"} or not (rules.get("any")
-                                                                or rules.get("all")):
-                raise InputError(f"{ws}.rules: needs 'any' or 'all' (and optionally 'none')")
-            all_groups = rules.get("all") or []
-            if not isinstance(all_groups, list):
-                raise InputError(f"{ws}.rules.all: expected a list of phrase groups")
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", str(sub)) or sub == "other":
+                raise InputError(f"{ws}: theme ids are lower-case snake_case, not 'other'")
+            _check_spec(spec, ws, {"label", "owner", "action", "rules"})
             themes[f"{top}/{sub}"] = Theme(
                 id=f"{top}/{sub}", top=top, label=str(spec.get("label") or sub),
-                top_label=str(body.get("label") or top), owner=spec["owner"],
-                action=str(spec.get("action") or ""),
-                any=_phrases(rules["any"], f"{ws}.rules.any") if rules.get("any") else [],
-                all=[_phrases(g, f"{ws}.rules.all[{i}]") for i, g in enumerate(all_groups)],
-                none=_phrases(rules["none"], f"{ws}.rules.none") if rules.get("none") else [])
+                top_label=top_label, owner=spec["owner"], action=str(spec.get("action") or ""),
+                **_rules(spec.get("rules"), f"{ws}.rules"))
+        if "other" in body:
+            spec = body["other"]
+            wo = f"{w}.other"
+            _check_spec(spec, wo, {"label", "owner", "action", "mentions", "alone", "unless"})
+            unless = spec.get("unless") or []
+            if not isinstance(unless, list) or not set(unless) <= set(TOP_THEMES):
+                raise InputError(f"{wo}.unless: expected a list of top-level themes")
+            mentions = spec.get("mentions")
+            if not isinstance(mentions, list) or not mentions:
+                raise InputError(f"{wo}.mentions: expected a list of rule sets "
+                                 "(each with any/all/none)")
+            themes[f"{top}/other"] = Theme(
+                id=f"{top}/other", top=top, label=str(spec.get("label") or f"Other {top}"),
+                top_label=top_label, owner=spec["owner"], action=str(spec.get("action") or ""),
+                alone=bool(spec.get("alone", False)), unless=tuple(unless),
+                mentions=[Theme(id=f"{top}/other", top=top, label="", top_label="", owner="",
+                                action="", **_rules(r, f"{wo}.mentions[{i}]"))
+                          for i, r in enumerate(mentions)])
     if not themes:
         raise InputError(f"{where}: no themes")
     return Taxonomy(themes, where)
