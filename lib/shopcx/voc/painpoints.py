@@ -105,7 +105,9 @@ def _tag_feedback(source: Any, market: str, start: Any, end: Any,
         t[col] = t[col].fillna(0).astype(int)
     texts = t["text"].where(t["text"].notna(), None).tolist()
     # typed columns, so that a period without feedback gives an empty table of the same shape
-    t["themes"] = pd.Series([[m.theme for m in taxonomy.tag(x)] for x in texts],
+    t["themes"] = pd.Series([[m.theme for m in taxonomy.tag(x, lang if isinstance(lang, str)
+                                                          else None)]
+                             for x, lang in zip(texts, t["language"], strict=True)],
                             index=t.index, dtype=object)
     scores = [score_sentiment(x, lang if isinstance(lang, str) else None,
                               None if pd.isna(r) else r)

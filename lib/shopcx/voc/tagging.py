@@ -38,7 +38,8 @@ def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | No
              if language_column else [language] * len(out))
     ratings = (pd.to_numeric(out[rating_column], errors="coerce").tolist()
                if rating_column else [None] * len(out))
-    matches = [taxonomy.tag(t) for t in texts]
+    matches = [taxonomy.tag(t, lang if isinstance(lang, str) and lang else None)
+               for t, lang in zip(texts, langs, strict=True)]
     out["themes"] = [";".join(m.theme for m in ms) for ms in matches]
     if explain:
         out["theme_rules"] = [";".join(f"{m.theme}={m.rule}" for m in ms) for ms in matches]

@@ -18,8 +18,10 @@ combinations. Matching is offline and deterministic:
 * Thai, written without spaces, is matched as a substring of the text with
   its spaces removed.
 
-Rules are not filtered by the text's language: an English phrase fires inside
-a Malay sentence (code-mixing is the norm in SEA chat).
+Phrases apply in their own language, and English phrases in every language
+(code-mixing: "refund belum masuk" is Indonesian with an English word);
+Indonesian and Malay phrases apply to each other's texts; a text whose
+language is unknown is matched against every language's phrases.
 
 Each top-level theme also has *mention* rules, the general ways people name
 the topic ("cancel", "batal", "ยกเลิก", "hủy đơn", ...). A text that mentions
@@ -62,7 +64,13 @@ TOP_THEMES = ("cancellation", "refund", "delivery", "seller", "payment", "produc
               "app")
 OWNERS = ("product", "logistics", "seller operations", "payments", "customer service")
 LANGUAGES = ("en", "id", "ms", "th", "vi", "pt", "es")
-FUZZY_MIN = 6
+FUZZY_MIN = 7
+# real words one letter apart from a phrase word: never read as its typo
+NOT_TYPOS = frozenset({"shopping", "shipping", "stopping", "chopping", "dropping", "charged", "spending",
+                       "changed"})
+# phrases of these languages also apply to a text in the key's language (besides English,
+# which applies everywhere: English words inside Malay, Thai or Indonesian chat are common)
+RELATED = {"id": {"id", "ms"}, "ms": {"ms", "id"}}
 STEM_MIN = 4
 STEMMERS = {"en": "english", "id": "indonesian", "ms": "indonesian", "pt": "portuguese",
             "es": "spanish"}
@@ -144,6 +152,7 @@ class Phrase:
         if pattern_stem is not None and stem(word, self.language) == pattern_stem:
             return True
         return (len(pattern) >= FUZZY_MIN and abs(len(word) - len(pattern)) <= 1
+                and word not in NOT_TYPOS
                 and Levenshtein.distance(word, pattern, score_cutoff=1) <= 1)
 
     def find(self, words: list[str], compact: str, starts: list[int] | None = None) -> bool:
@@ -311,8 +320,12 @@ class Taxonomy:
     source: str = ""
     _index: _Index | None = field(default=None, repr=False)
 
-    def tag(self, text: str | None) -> list[Match]:
-        """Every theme the text carries (possibly several), in taxonomy order."""
+    def tag(self, text: str | None, language: str | None = None) -> list[Match]:
+        """Every theme the text carries (possibly several), in taxonomy order.
+
+        ``language``: the text's ISO 639-1 code; phrases of other languages than
+        it (English aside) are not used. None: all phrases are.
+        """
         if text is None or not isinstance(text, str) or not text.strip():
             return []
         if self._index is None:
@@ -321,8 +334,11 @@ class Taxonomy:
         words = tokenize(norm)
         has_thai = bool(THAI.search(norm))
         compact = norm.replace(" ", "") if has_thai else ""
+        allowed = (None if language not in LANGUAGES
+                   else RELATED.get(language, {language}) | {"en"})
         found = {p for p, starts in self._index.candidates(words, has_thai).items()
-                 if p.find(words, compact, starts)}
+                 if (allowed is None or p.language in allowed or p.thai is not None)
+                 and p.find(words, compact, starts)}
         if not found:
             return []
         subs = [m for t in self.themes.values() if not t.mentions and (m := t.match(found))]
