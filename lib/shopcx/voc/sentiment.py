@@ -154,20 +154,17 @@ def score_sentiment(text: str | None, language: str | None = None, rating: Any =
     if not isinstance(text, str) or not text.strip():
         return fallback
     lang = (language or "").lower() or ("th" if THAI.search(text) else None)
-    if lang in (None, "en"):
-        compound = float(_vader().polarity_scores(text)["compound"])
-        if lang == "en" or compound != 0:
-            return compound, "vader"
+    if lang is None:  # unknown language: detect it rather than guess English
+        from shopcx.voc.language import detect_languages
+
+        lang = detect_languages([text])[0][0]
+    if lang == "en":
+        return float(_vader().polarity_scores(text)["compound"]), "vader"
     lexicons = lexicons if lexicons is not None else load_lexicons()
-    candidates = [lang] if lang in lexicons else list(lexicons)
-    best: tuple[float, int, str] | None = None
-    for code in candidates:
-        total, hits = lexicons[code].score(text)
-        if hits and (best is None or hits > best[1]):
-            best = (total, hits, code)
-    if best is not None:
-        return squash(best[0]), f"lexicon:{best[2]}"
-    compound = float(_vader().polarity_scores(text)["compound"])  # English words mixed in
-    if compound != 0:
-        return compound, "vader"
-    return fallback if has_rating else (0.0, f"lexicon:{lang}" if lang in lexicons else "vader")
+    if lang not in lexicons:
+        return fallback if has_rating else (math.nan, "none")
+    total, hits = lexicons[lang].score(text)
+    if hits:
+        return squash(total), f"lexicon:{lang}"
+    # never the English analyser on a non-English text ("chegou no prazo": "no" is not English)
+    return fallback if has_rating else (0.0, f"lexicon:{lang}")

@@ -3,7 +3,9 @@
 Adds three columns to a table, keeping every other column as it is:
 ``themes`` (semicolon-separated ``top/sub`` theme ids, empty when none),
 ``sentiment`` (-1..1) and ``sentiment_method``; with ``explain`` also
-``theme_rules``, the rule that fired for each theme.
+``theme_rules``, the rule that fired for each theme, and ``language_used``,
+the language the text was read in (given, or detected when missing or wrong:
+:mod:`shopcx.voc.language`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from shopcx.errors import InputError
+from shopcx.voc.language import detect_languages
 from shopcx.voc.sentiment import score_sentiment
 from shopcx.voc.themes import Taxonomy, load_taxonomy
 
@@ -34,19 +37,21 @@ def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | No
     taxonomy = taxonomy or load_taxonomy()
     out = frame.copy()
     texts = out[text_column].where(out[text_column].notna(), None).tolist()
-    langs = (out[language_column].where(out[language_column].notna(), None).tolist()
+    given = (out[language_column].where(out[language_column].notna(), None).tolist()
              if language_column else [language] * len(out))
+    langs, report = detect_languages(texts, given)
     ratings = (pd.to_numeric(out[rating_column], errors="coerce").tolist()
                if rating_column else [None] * len(out))
-    matches = [taxonomy.tag(t, lang if isinstance(lang, str) and lang else None)
-               for t, lang in zip(texts, langs, strict=True)]
+    matches = [taxonomy.tag(t, lang) for t, lang in zip(texts, langs, strict=True)]
     out["themes"] = [";".join(m.theme for m in ms) for ms in matches]
     if explain:
         out["theme_rules"] = [";".join(f"{m.theme}={m.rule}" for m in ms) for ms in matches]
-    scores = [score_sentiment(t, (lang or None) if isinstance(lang, str) else None, r)
-              for t, lang, r in zip(texts, langs, ratings, strict=True)]
+    scores = [score_sentiment(t, lang, r) for t, lang, r in zip(texts, langs, ratings, strict=True)]
     out["sentiment"] = [round(s, 4) for s, _ in scores]
     out["sentiment_method"] = [m for _, m in scores]
+    if explain:
+        out["language_used"] = langs
+    out.attrs["languages"] = dict(report)
     return out
 
 
