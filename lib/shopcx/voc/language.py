@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from shopcx.voc.themes import LANGUAGES, THAI
+from shopcx.voc.themes import LANGUAGES, THAI, normalize, tokenize
 
 __all__ = ["LanguageReport", "detect_languages"]
 
@@ -37,7 +37,18 @@ MIN_WORDS_TO_OVERRULE = 3
 OVERRULE_BELOW = 0.05
 OVERRULE_ABOVE = 0.70
 KIN = {"id": "ms", "ms": "id"}
-SAMPLE_CHARS = 200  # detection reads a text's first 200 characters (speed; ample for it)
+# the commonest function words of each language (accents removed, as themes.normalize
+# does): a text with at least two of its given language's, and no more of another's,
+# keeps its language without running the detector (a fast path for the usual case)
+FUNCTION_WORDS = {
+    "en": set("the and is are to my i it you of for not was this that have with".split()),
+    "id": set("yang dan di tidak ini itu saya dengan untuk ada sudah belum ga gak aja".split()),
+    "ms": set("yang dan tak ini itu saya aku dengan untuk ada dah nak tu ni je".split()),
+    "vi": set("khong la va co cua duoc nay cho rat minh thi nhung".split()),
+    "pt": set("que nao de o a e do da com para um uma muito mas foi".split()),
+    "es": set("que no de el la y es en por con para un una muy pero fue".split()),
+}
+SAMPLE_CHARS = 100  # detection reads a text's first 100 characters (speed; ample for it)
 LETTER = re.compile(r"[^\W\d_]")
 
 
@@ -61,6 +72,18 @@ def _code(language: Any) -> str:
 def _thai_share(text: str) -> float:
     letters = LETTER.findall(text)
     return sum(1 for ch in letters if THAI.match(ch)) / len(letters) if letters else 0.0
+
+
+def _looks_like(text: str, language: str) -> bool:
+    """Whether the text has 2+ function words of ``language`` and no more of another's."""
+    own = FUNCTION_WORDS.get(language)
+    if own is None:
+        return False
+    words = tokenize(normalize(text[:SAMPLE_CHARS * 2]))
+    count = sum(w in own for w in words)
+    return count >= 2 and all(sum(w in other for w in words) <= count
+                              for code, other in FUNCTION_WORDS.items()
+                              if code not in (language, KIN.get(language)))
 
 
 def detect_languages(texts: Sequence[Any], given: Sequence[Any] | None = None
@@ -89,7 +112,7 @@ def detect_languages(texts: Sequence[Any], given: Sequence[Any] | None = None
                    else "detected"] += 1
         elif lang in LANGUAGES:
             out[i] = lang
-            if len(text.split()) >= MIN_WORDS_TO_OVERRULE:
+            if len(text.split()) >= MIN_WORDS_TO_OVERRULE and not _looks_like(text, lang):
                 to_check.append(i)
             else:
                 report["given"] += 1
@@ -97,14 +120,18 @@ def detect_languages(texts: Sequence[Any], given: Sequence[Any] | None = None
             to_detect.append(i)
     detector = _detector() if to_detect or to_check else None
     if to_detect:
-        found = detector.detect_languages_in_parallel_of([texts[i][:SAMPLE_CHARS] for i in to_detect])
-        for i, language in zip(to_detect, found, strict=True):
+        unique = list(dict.fromkeys(texts[i][:SAMPLE_CHARS] for i in to_detect))
+        found = dict(zip(unique, detector.detect_languages_in_parallel_of(unique), strict=True))
+        for i in to_detect:
+            language = found[texts[i][:SAMPLE_CHARS]]
             out[i] = _code(language) if language is not None else None
             report["detected" if out[i] else "unknown"] += 1
     if to_check:
-        values = detector.compute_language_confidence_values_in_parallel(
-            [texts[i][:SAMPLE_CHARS] for i in to_check])
-        for i, confidences in zip(to_check, values, strict=True):
+        unique = list(dict.fromkeys(texts[i][:SAMPLE_CHARS] for i in to_check))
+        values = dict(zip(unique, detector.compute_language_confidence_values_in_parallel(
+            unique), strict=True))
+        for i in to_check:
+            confidences = values[texts[i][:SAMPLE_CHARS]]
             scores = {_code(c.language): c.value for c in confidences}
             best = max(scores, key=scores.__getitem__)
             lang = out[i]

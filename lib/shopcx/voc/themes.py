@@ -97,9 +97,9 @@ def stem(word: str, language: str) -> str | None:
     return _stemmer(language).stemWord(word)
 
 
-def _is_latin(ch: str) -> bool:
-    code = ord(ch)
-    return code < 0x250 or 0x1E00 <= code <= 0x1EFF
+# combining marks (any run of them) that follow a Latin letter: the accents to drop
+_LATIN_ACCENTS = re.compile(r"(?<=[\x00-\u024f\u1e00-\u1eff])[\u0300-\u036f\u1ab0-\u1aff"
+                            r"\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 
 
 def normalize(text: str) -> str:
@@ -110,17 +110,11 @@ def normalize(text: str) -> str:
     >>> normalize("ยังไม่ได้เงินคืน") == "ยังไม่ได้เงินคืน"
     True
     """
-    text = unicodedata.normalize("NFKC", text).casefold().replace("đ", "d")
-    out: list[str] = []
-    base = ""
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(ch):
-            if base and _is_latin(base):
-                continue
-        else:
-            base = ch
-        out.append(ch)
-    return unicodedata.normalize("NFC", "".join(out))
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if text.isascii():
+        return text
+    text = _LATIN_ACCENTS.sub("", unicodedata.normalize("NFD", text.replace("đ", "d")))
+    return unicodedata.normalize("NFC", text)
 
 
 def tokenize(normalized: str) -> list[str]:
