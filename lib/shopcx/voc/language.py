@@ -41,12 +41,12 @@ KIN = {"id": "ms", "ms": "id"}
 # does): a text with at least two of its given language's, and no more of another's,
 # keeps its language without running the detector (a fast path for the usual case)
 FUNCTION_WORDS = {
-    "en": set("the and is are to my i it you of for not was this that have with".split()),
-    "id": set("yang dan di tidak ini itu saya dengan untuk ada sudah belum ga gak aja".split()),
-    "ms": set("yang dan tak ini itu saya aku dengan untuk ada dah nak tu ni je".split()),
-    "vi": set("khong la va co cua duoc nay cho rat minh thi nhung".split()),
-    "pt": set("que nao de o a e do da com para um uma muito mas foi".split()),
-    "es": set("que no de el la y es en por con para un una muy pero fue".split()),
+    "en": set(["the", "and", "is", "are", "to", "my", "i", "it", "you", "of", "for", "not", "was", "this", "that", "have", "with"]),
+    "id": set(["yang", "dan", "di", "tidak", "ini", "itu", "saya", "dengan", "untuk", "ada", "sudah", "belum", "ga", "gak", "aja"]),
+    "ms": set(["yang", "dan", "tak", "ini", "itu", "saya", "aku", "dengan", "untuk", "ada", "dah", "nak", "tu", "ni", "je"]),
+    "vi": set(["khong", "la", "va", "co", "cua", "duoc", "nay", "cho", "rat", "minh", "thi", "nhung"]),
+    "pt": set(["que", "nao", "de", "o", "a", "e", "do", "da", "com", "para", "um", "uma", "muito", "mas", "foi"]),
+    "es": set(["que", "no", "de", "el", "la", "y", "es", "en", "por", "con", "para", "un", "una", "muy", "pero", "fue"]),
 }
 SAMPLE_CHARS = 100  # detection reads a text's first 100 characters (speed; ample for it)
 LETTER = re.compile(r"[^\W\d_]")
