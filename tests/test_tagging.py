@@ -37,8 +37,8 @@ def test_tag_keeps_columns_and_adds_three(survey: Path, tmp_path: Path,
     assert t["themes"].tolist() == [
         "cancellation/request_rejected;refund/slow", "delivery/late", "delivery/fast", "",
         "delivery/lost_parcel"]
-    assert t["sentiment_method"].tolist() == ["vader", "lexicon:th", "lexicon:vi", "rating",
-                                              "lexicon:id"]
+    assert t["sentiment_method"].tolist() == ["vader", "model:th", "lexicon:vi", "rating",
+                                              "model:id"]
     sentiment = t["sentiment"].astype(float)
     assert sentiment[0] < 0 and sentiment[1] < 0 and sentiment[2] > 0 and sentiment[4] < 0
     assert sentiment[3] == 0.5  # no text: (4 - 3) / 2

@@ -35,7 +35,8 @@ from shopcx.data.sources import load_source
 from shopcx.metrics.facts import enrich_orders, period_feedback
 from shopcx.metrics.stats import benjamini_hochberg, two_proportion_test
 from shopcx.params import params_file
-from shopcx.voc.sentiment import score_sentiment
+from shopcx.voc.sentiment import MODELS
+from shopcx.voc.tagging import tag_texts
 from shopcx.voc.themes import Taxonomy, load_taxonomy
 
 __all__ = [
@@ -71,7 +72,8 @@ def tag_feedback(source: Any, market: str, start: Any, end: Any,
     taxonomy = taxonomy or load_taxonomy()
     lexicons = params_file(None, "sentiment_lexicons.yaml")
     key = (market.upper(), str(start), str(end), taxonomy.source,
-           file_fingerprint(taxonomy.source), file_fingerprint(lexicons))
+           file_fingerprint(taxonomy.source), file_fingerprint(lexicons),
+           *(file_fingerprint(m) for m in sorted(MODELS.glob("*.npz"))))
     # the readouts of one market share this result (see shopcx.cache)
     return memoized(source, "tagged-feedback", key,
                     lambda: _tag_feedback(source, market, start, end, taxonomy))
@@ -105,13 +107,11 @@ def _tag_feedback(source: Any, market: str, start: Any, end: Any,
         t[col] = t[col].fillna(0).astype(int)
     texts = t["text"].where(t["text"].notna(), None).tolist()
     # typed columns, so that a period without feedback gives an empty table of the same shape
-    t["themes"] = pd.Series([[m.theme for m in taxonomy.tag(x, lang if isinstance(lang, str)
-                                                          else None)]
-                             for x, lang in zip(texts, t["language"], strict=True)],
+    tagged = tag_texts(texts, [x if isinstance(x, str) else None for x in t["language"]],
+                       [None if pd.isna(r) else r for r in t["rating"]], taxonomy)
+    t["themes"] = pd.Series([[m.theme for m in ms] for ms in tagged.matches],
                             index=t.index, dtype=object)
-    scores = [score_sentiment(x, lang if isinstance(lang, str) else None,
-                              None if pd.isna(r) else r)
-              for x, lang, r in zip(texts, t["language"], t["rating"], strict=True)]
+    scores = tagged.sentiment
     t["sentiment"] = pd.Series([s for s, _ in scores], index=t.index, dtype=float)
     t["sentiment_method"] = pd.Series([m for _, m in scores], index=t.index, dtype=object)
     rating = pd.to_numeric(t["rating"], errors="coerce")

@@ -2,30 +2,41 @@
 
 * English: VADER (the ``vaderSentiment`` package ships its lexicon), its
   compound score;
-* Indonesian, Malay, Thai, Vietnamese, Portuguese, Spanish: small lexicons kept
+* Indonesian, Malay, Thai: classifiers shipped in ``shopcx/voc/models/``
+  (:mod:`shopcx.voc.model`, trained by ``make models`` on openly licensed
+  human-labelled text; provenance in docs/voc.md), score ``2p - 1`` where p is
+  the probability of positive;
+* Vietnamese, Portuguese, Spanish (and the three above when their model file
+  is missing): small lexicons kept
   in ``params/sentiment_lexicons.yaml`` (valences on VADER's -4..4 scale,
   negators within three words flip and soften a term, longer terms win over the
   shorter terms inside them), summed and squashed like VADER
   (``x / sqrt(x² + 15)``);
 * no usable text or no sentiment word: the rating, ``(rating - 3) / 2``.
 
-Every score says which method produced it: ``vader``, ``lexicon:<lang>``,
-``rating`` or ``none``.
+Every score says which method produced it: ``vader``, ``model:<lang>``,
+``lexicon:<lang>``, ``rating`` or ``none``. A text whose language is not
+given is detected first (:mod:`shopcx.voc.language`); a non-English text is
+never read by VADER.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from shopcx.errors import InputError
 from shopcx.params import load_yaml, params_file
 from shopcx.voc.themes import THAI, normalize, tokenize
 
-__all__ = ["Lexicon", "load_lexicons", "score_sentiment"]
+__all__ = ["Lexicon", "load_lexicons", "score_sentiment", "score_sentiments"]
+
+MODELS = Path(__file__).with_name("models")
 
 NEGATION = -0.74  # VADER's scalar for a negated term
 ALPHA = 15.0
@@ -160,6 +171,8 @@ def score_sentiment(text: str | None, language: str | None = None, rating: Any =
         lang = detect_languages([text])[0][0]
     if lang == "en":
         return float(_vader().polarity_scores(text)["compound"]), "vader"
+    if lexicons is None and (model := shipped_model(lang)) is not None:
+        return float(2 * model.probabilities([text])[0, 0] - 1), f"model:{lang}"
     lexicons = lexicons if lexicons is not None else load_lexicons()
     if lang not in lexicons:
         return fallback if has_rating else (math.nan, "none")
@@ -168,3 +181,34 @@ def score_sentiment(text: str | None, language: str | None = None, rating: Any =
         return squash(total), f"lexicon:{lang}"
     # never the English analyser on a non-English text ("chegou no prazo": "no" is not English)
     return fallback if has_rating else (0.0, f"lexicon:{lang}")
+
+
+@lru_cache(maxsize=8)
+def shipped_model(language: str) -> Any:
+    """The shipped sentiment model of a language, or None."""
+    path = MODELS / f"sentiment_{language}.npz"
+    if not path.is_file():
+        return None
+    from shopcx.voc.model import load_model
+
+    return load_model(path)
+
+
+def score_sentiments(texts: Sequence[Any], languages: Sequence[str | None],
+                     ratings: Sequence[Any] | None = None) -> list[tuple[float, str]]:
+    """:func:`score_sentiment` for many texts, with each language's model run in one batch.
+
+    ``languages`` should be resolved already (:func:`shopcx.voc.language.detect_languages`).
+    """
+    ratings = list(ratings) if ratings is not None else [None] * len(texts)
+    out: list[tuple[float, str] | None] = [None] * len(texts)
+    by_language: dict[str, list[int]] = {}
+    for i, (text, lang) in enumerate(zip(texts, languages, strict=True)):
+        if isinstance(text, str) and text.strip() and lang and shipped_model(lang) is not None:
+            by_language.setdefault(lang, []).append(i)
+    for lang, rows in by_language.items():
+        p = shipped_model(lang).probabilities([texts[i] for i in rows])[:, 0]
+        for i, prob in zip(rows, p, strict=True):
+            out[i] = (float(2 * prob - 1), f"model:{lang}")
+    return [o if o is not None else score_sentiment(t, lang, r)
+            for o, t, lang, r in zip(out, texts, languages, ratings, strict=True)]

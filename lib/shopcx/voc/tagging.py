@@ -10,16 +10,43 @@ the language the text was read in (given, or detected when missing or wrong:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from shopcx.errors import InputError
-from shopcx.voc.language import detect_languages
-from shopcx.voc.sentiment import score_sentiment
-from shopcx.voc.themes import Taxonomy, load_taxonomy
+from shopcx.voc.language import LanguageReport, detect_languages
+from shopcx.voc.sentiment import score_sentiments
+from shopcx.voc.themes import Match, Taxonomy, load_taxonomy
 
-__all__ = ["tag_csv", "tag_frame"]
+__all__ = ["TaggedTexts", "tag_csv", "tag_frame", "tag_texts"]
+
+
+@dataclass
+class TaggedTexts:
+    """Themes, language and sentiment of a list of texts (:func:`tag_texts`)."""
+
+    matches: list[list[Match]]
+    languages: list[str | None]
+    sentiment: list[tuple[float, str]]
+    languages_report: LanguageReport
+
+
+def tag_texts(texts: Sequence[Any], languages: Sequence[Any] | None = None,
+              ratings: Sequence[Any] | None = None,
+              taxonomy: Taxonomy | None = None) -> TaggedTexts:
+    """The one VOC pipeline: resolve each text's language, then themes and sentiment.
+
+    ``tag``, the VOC readout's pain points and ``evaluate`` all go through it.
+    """
+    taxonomy = taxonomy or load_taxonomy()
+    langs, report = detect_languages(list(texts), languages)
+    matches = [taxonomy.tag(t, lang) for t, lang in zip(texts, langs, strict=True)]
+    scores = score_sentiments(texts, langs, ratings)
+    return TaggedTexts(matches, langs, scores, report)
 
 
 def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | None = None,
@@ -29,7 +56,7 @@ def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | No
 
     >>> t = tag_frame(pd.DataFrame({"text": ["Refund belum masuk", None]}), language="id")
     >>> t["themes"].tolist(), t["sentiment_method"].tolist()
-    (['refund/slow', ''], ['lexicon:id', 'none'])
+    (['refund/slow', ''], ['model:id', 'none'])
     """
     for col in (text_column, language_column, rating_column):
         if col is not None and col not in frame.columns:
@@ -39,14 +66,14 @@ def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | No
     texts = out[text_column].where(out[text_column].notna(), None).tolist()
     given = (out[language_column].where(out[language_column].notna(), None).tolist()
              if language_column else [language] * len(out))
-    langs, report = detect_languages(texts, given)
     ratings = (pd.to_numeric(out[rating_column], errors="coerce").tolist()
                if rating_column else [None] * len(out))
-    matches = [taxonomy.tag(t, lang) for t, lang in zip(texts, langs, strict=True)]
+    tagged = tag_texts(texts, given, ratings, taxonomy)
+    matches, langs, scores, report = (tagged.matches, tagged.languages, tagged.sentiment,
+                                      tagged.languages_report)
     out["themes"] = [";".join(m.theme for m in ms) for ms in matches]
     if explain:
         out["theme_rules"] = [";".join(f"{m.theme}={m.rule}" for m in ms) for ms in matches]
-    scores = [score_sentiment(t, lang, r) for t, lang, r in zip(texts, langs, ratings, strict=True)]
     out["sentiment"] = [round(s, 4) for s, _ in scores]
     out["sentiment_method"] = [m for _, m in scores]
     if explain:
