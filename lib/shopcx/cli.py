@@ -61,17 +61,22 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--top", type=int, default=20, help="drivers to show (default 20)")
     e.add_argument("--format", choices=("json", "table"), default="table")
 
-    t = sub.add_parser("tag", help="tag a CSV of free text with VOC themes and sentiment")
-    t.add_argument("--input", required=True, help="CSV file to tag")
-    t.add_argument("--text-column", required=True, help="column holding the text")
+    t = sub.add_parser("tag", help="tag a CSV of free text with VOC themes and sentiment "
+                       "(or, with --train, learn a theme model from labelled texts)")
+    t.add_argument("--input", help="CSV file to tag")
+    t.add_argument("--text-column", help="column holding the text (default with --train: text)")
     lang = t.add_mutually_exclusive_group()
     lang.add_argument("--language", help="ISO 639-1 code of every text (e.g. en, id, th)")
     lang.add_argument("--language-column", help="column holding each text's language")
     t.add_argument("--rating-column", help="column with a 1-5 rating, the sentiment fallback")
     t.add_argument("--taxonomy", help="taxonomy file (default: params/voc_taxonomy.yaml)")
     t.add_argument("--explain", action="store_true",
-                   help="also add theme_rules: the rule that fired for each theme")
-    t.add_argument("--out", required=True, help="CSV file to write")
+                   help="also add theme_rules (the rule or model terms behind each theme) "
+                   "and language_used")
+    t.add_argument("--out", help="CSV file to write")
+    t.add_argument("--train", metavar="LABELLED.csv",
+                   help="learn a theme model from a labelled CSV (text, themes) into --model")
+    t.add_argument("--model", help="theme model file: written by --train, used when tagging")
 
     ev = sub.add_parser("evaluate", help="score the VOC tagger against a labelled CSV: "
                         "precision, recall and F1 per theme, coverage, sentiment AUC")
@@ -84,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--themes", help="comma-separated themes to score (default: every theme "
                     "the labels name)")
     ev.add_argument("--taxonomy", help="taxonomy file (default: params/voc_taxonomy.yaml)")
+    ev.add_argument("--model", help="theme model (from tag --train) combined with the rules")
     ev.add_argument("--format", choices=("json", "table"), default="table")
 
     r = sub.add_parser("run", help="run the deep-dive notebooks per market, render readouts "
@@ -206,12 +212,39 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _cmd_tag(args: argparse.Namespace) -> int:
-    from shopcx.voc.tagging import tag_csv
+    from shopcx.voc.tagging import tag_csv, train_csv
 
-    rows = tag_csv(args.input, args.out, args.text_column, language=args.language,
-                   language_column=args.language_column, rating_column=args.rating_column,
-                   taxonomy_path=args.taxonomy, explain=args.explain)
+    if args.train:
+        if not args.model:
+            raise InputError("--train needs --model FILE to write the model to")
+        if args.input or args.out:
+            raise InputError("--train learns a model; tag with a second command: "
+                             "shopcx tag --input F --text-column C --model M --out O")
+        model = train_csv(args.train, args.model, text_column=args.text_column or "text",
+                          language=args.language, taxonomy_path=args.taxonomy)
+        print(f"learned {len(model.heads)} theme(s) from {model.meta['texts']:,} texts "
+              f"into {args.model}; cross-validated (5-fold, out of fold):")
+        for theme, row in model.meta["cv"].items():
+            if "skipped" in row:
+                print(f"  {theme:<28} {row['examples']:>6,} examples: skipped, {row['skipped']}")
+            else:
+                print(f"  {theme:<28} {row['examples']:>6,} examples: precision "
+                      f"{row['cv_precision']:.2f}, recall {row['cv_recall']:.2f}")
+        return 0
+    missing = [f"--{n}" for n, v in (("input", args.input), ("text-column", args.text_column),
+                                      ("out", args.out)) if not v]
+    if missing:
+        raise InputError(f"tagging needs {', '.join(missing)}")
+    rows, languages = tag_csv(args.input, args.out, args.text_column, language=args.language,
+                              language_column=args.language_column,
+                              rating_column=args.rating_column, taxonomy_path=args.taxonomy,
+                              explain=args.explain, model_path=args.model)
     print(f"tagged {rows:,} rows into {args.out}")
+    if languages.get("detected") or languages.get("corrected"):
+        print(f"languages: {languages.get('given', 0):,} as given, "
+              f"{languages.get('detected', 0):,} detected, "
+              f"{languages.get('corrected', 0):,} corrected (the given language was clearly "
+              f"wrong), {languages.get('unknown', 0):,} unknown", file=sys.stderr)
     return 0
 
 
@@ -221,7 +254,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     themes = [t.strip() for t in args.themes.split(",") if t.strip()] if args.themes else None
     result = evaluate_file(args.labelled, text_column=args.text_column,
                            language=args.language, themes=themes,
-                           taxonomy_path=args.taxonomy)
+                           taxonomy_path=args.taxonomy, model_path=args.model)
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:

@@ -225,12 +225,13 @@ def verbatims(sample: pd.DataFrame, market: str | None = None) -> HTML:
 
 def pain_point_table(ranking: pd.DataFrame, top: int | None = None) -> Styler | str:
     """The ranked pain points: theme, owner, volume, growth, behaviour, priority, action."""
-    t = ranking[ranking["priority"] > 0] if top else ranking
+    t = ranking[(ranking["priority"] > 0) & ranking["rank"].notna()] if top else ranking
     t = t.head(top) if top else t
     if t.empty:
         return "No pain points: no negative theme in this period's feedback."
     frame = pd.DataFrame({
-        "rank": t["rank"], "theme": t["label"], "owner": t["owner"],
+        "rank": [str(int(r)) if pd.notna(r) else "too few texts" for r in t["rank"]],
+        "theme": t["label"], "owner": t["owner"],
         "feedback": t["feedback"], "share": t["share"], "baseline share": t["baseline_share"],
         "growing": t["growing"].map({True: "▲ growing", False: ""}),
         "negative": t["negativity"], "cancelled": t["cancellation_rate"],

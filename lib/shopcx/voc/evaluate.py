@@ -31,7 +31,7 @@ import pandas as pd
 from shopcx.errors import InputError
 
 __all__ = ["Evaluation", "evaluate_file", "evaluate_frame", "expected_sentiment",
-           "read_labelled", "theme_scores"]
+           "read_labelled", "theme_scores", "theme_sets"]
 
 POLARITY = {"negative": -1, "neg": -1, "neutral": 0, "neu": 0, "positive": 1, "pos": 1}
 
@@ -74,7 +74,8 @@ class Evaluation:
         return "\n".join(lines)
 
 
-def _theme_sets(values: pd.Series) -> list[set[str]]:
+def theme_sets(values: pd.Series) -> list[set[str]]:
+    """The ``;``-separated theme ids of each cell (empty or missing: none)."""
     return [{t.strip() for t in str(v).split(";") if t.strip()} if isinstance(v, str) else set()
             for v in values]
 
@@ -175,8 +176,8 @@ def read_labelled(path: str | Path, text_column: str = "text") -> pd.DataFrame:
 def evaluate_frame(frame: pd.DataFrame, tagged: pd.DataFrame,
                    themes: list[str] | None = None) -> Evaluation:
     """Compare a tagged copy of a labelled table with its labels."""
-    predicted = _theme_sets(tagged["themes"])
-    scores = (theme_scores(_theme_sets(frame["themes"]), predicted, themes)
+    predicted = theme_sets(tagged["themes"])
+    scores = (theme_scores(theme_sets(frame["themes"]), predicted, themes)
               if "themes" in frame.columns or themes else
               theme_scores([set()] * len(frame), predicted, []))
     coverage = float(np.mean([bool(p) for p in predicted])) if predicted else math.nan
@@ -189,9 +190,10 @@ def evaluate_frame(frame: pd.DataFrame, tagged: pd.DataFrame,
 
 
 def evaluate_file(path: str | Path, text_column: str = "text", language: str | None = None,
-                  themes: list[str] | None = None,
-                  taxonomy_path: str | None = None) -> Evaluation:
+                  themes: list[str] | None = None, taxonomy_path: str | None = None,
+                  model_path: str | Path | None = None) -> Evaluation:
     """Tag a labelled CSV and compare the tags with its labels (``shopcx evaluate``)."""
+    from shopcx.voc.model import load_model
     from shopcx.voc.tagging import tag_frame
     from shopcx.voc.themes import load_taxonomy
 
@@ -207,5 +209,6 @@ def evaluate_file(path: str | Path, text_column: str = "text", language: str | N
     # the rating is a label here, never passed to the tagger as a sentiment fallback
     tagged = tag_frame(frame, text_column, language=language,
                        language_column=language_column,
-                       taxonomy=taxonomy)
+                       taxonomy=taxonomy,
+                       model=load_model(model_path) if model_path else None)
     return evaluate_frame(frame, tagged, themes)

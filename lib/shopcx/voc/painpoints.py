@@ -54,6 +54,8 @@ __all__ = [
 
 NEGATIVE_SENTIMENT = -0.05
 GROWTH_CAP = 3.0
+MIN_THEME_TEXTS = 10  # a theme needs this many texts in the period to be ranked
+LOW_COVERAGE = 0.40  # under this share of texts with a theme, the readout warns
 
 
 def tag_feedback(source: Any, market: str, start: Any, end: Any,
@@ -129,9 +131,51 @@ def theme_shares(tagged: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def theme_coverage(tagged: pd.DataFrame, low: float | None = None) -> dict[str, Any]:
+    """How much of the period's text the themes describe.
+
+    ``texts`` (feedback with text), ``tagged`` (with any theme), ``coverage``
+    (their share, NaN without text) and ``low``: coverage under ``low``
+    (default :data:`LOW_COVERAGE`), when a ranking of themes speaks for a
+    minority of what customers wrote.
+
+    >>> theme_coverage(pd.DataFrame({"text": ["a", "b", None, "c"],
+    ...                              "themes": [["refund/slow"], [], [], []]}))
+    {'texts': 3, 'tagged': 1, 'coverage': 0.3333333333333333, 'low': True}
+    """
+    low = LOW_COVERAGE if low is None else low
+    has_text = tagged["text"].notna().to_numpy()
+    texts = int(has_text.sum())
+    with_theme = int(sum(bool(t) for t, h in zip(tagged["themes"], has_text, strict=True)
+                         if h and isinstance(t, list)))
+    coverage = with_theme / texts if texts else float("nan")
+    return {"texts": texts, "tagged": with_theme, "coverage": coverage,
+            "low": bool(texts and coverage < low)}
+
+
+def describe_coverage(coverage: dict[str, Any], min_texts: int | None = None) -> str:
+    """One or two Markdown sentences on coverage, with the warning when it is low."""
+    min_texts = MIN_THEME_TEXTS if min_texts is None else min_texts
+    if not coverage["texts"]:
+        return "No feedback text in this period: nothing to rank."
+    text = (f"Themes describe {coverage['tagged']:,} of {coverage['texts']:,} feedback texts "
+            f"({coverage['coverage']:.0%}); a theme is ranked from {min_texts} texts up.")
+    if coverage["low"]:
+        text += (f" **Low coverage:** fewer than {LOW_COVERAGE:.0%} of texts carry a theme, so "
+                 "the ranking speaks for a minority of what customers wrote; read the "
+                 "emerging themes and the verbatims below, and consider new rules or a "
+                 "trained model (`shopcx tag --train`).")
+    return text
+
+
 def rank_pain_points(tagged: pd.DataFrame, baseline: pd.DataFrame,
-                     taxonomy: Taxonomy | None = None, alpha: float = 0.05) -> pd.DataFrame:
+                     taxonomy: Taxonomy | None = None, alpha: float = 0.05,
+                     min_texts: int | None = None) -> pd.DataFrame:
     """Every theme of the period with its behaviour, growth and priority, highest first.
+
+    A theme with fewer than ``min_texts`` texts in the period (default
+    :data:`MIN_THEME_TEXTS`) is listed after the ranked ones, without a rank
+    (``rank`` is missing): a handful of texts is not a pain point yet.
 
     Columns: ``rank``, ``theme``, ``label``, ``owner``, ``action``, ``feedback``,
     ``share``, ``baseline_share``, ``growth`` (relative), ``p_adjusted``,
@@ -195,9 +239,12 @@ def rank_pain_points(tagged: pd.DataFrame, baseline: pd.DataFrame,
     t["priority"] = (100 * t["share"] * t["negativity"] * (1 + growth)
                      * (1 + t["contacts_per_order"].fillna(0).clip(0, 5))
                      * (1 + t["cancellation_rate"].fillna(0)))
-    t = t.sort_values(["priority", "feedback", "theme"], ascending=[False, False, True],
-                      ignore_index=True)
-    t.insert(0, "rank", np.arange(1, len(t) + 1))
+    min_texts = MIN_THEME_TEXTS if min_texts is None else min_texts
+    t["ranked"] = t["feedback"] >= min_texts
+    t = t.sort_values(["ranked", "priority", "feedback", "theme"],
+                      ascending=[False, False, False, True], ignore_index=True)
+    rank = pd.array(np.arange(1, len(t) + 1), dtype="Int64")
+    t.insert(0, "rank", pd.Series(rank).where(t["ranked"].to_numpy(), pd.NA))
     return t[["rank", "theme", "label", "owner", "action", "feedback", "share",
               "baseline_share", "growth", "p_adjusted", "growing", "negativity",
               "mean_sentiment", "mean_rating", "orders", "cancellation_rate",
@@ -279,12 +326,18 @@ def sample_by_theme(tagged: pd.DataFrame, themes: list[str], per_theme: int = 3,
         drop=True)
 
 
+def top_themes(ranking: pd.DataFrame, n: int = 5) -> list[str]:
+    """The ids of the ``n`` highest ranked themes (unranked, too-small themes left out)."""
+    return list(ranking.loc[ranking["rank"].notna(), "theme"].head(n))
+
+
 def describe_pain_points(ranking: pd.DataFrame, top: int = 3) -> str:
     """Markdown sentences on the top pain points (no customer text in them)."""
-    if ranking.empty or ranking["priority"].max() <= 0:
+    ranked = ranking[ranking["rank"].notna() & (ranking["priority"] > 0)]
+    if ranked.empty:
         return "No negative theme stands out in this period's feedback."
     lines = []
-    for _, r in ranking[ranking["priority"] > 0].head(top).iterrows():
+    for _, r in ranked.head(top).iterrows():
         trend = (f"up from {r['baseline_share']:.1%}, a significant rise" if r["growing"]
                  else f"against {r['baseline_share']:.1%} in the baseline")
         text = (f"- **{r['label']}** ({r['owner']}): {r['share']:.1%} of feedback texts, "

@@ -19,10 +19,11 @@ import pandas as pd
 
 from shopcx.errors import InputError
 from shopcx.voc.language import LanguageReport, detect_languages
+from shopcx.voc.model import TextModel
 from shopcx.voc.sentiment import score_sentiments
 from shopcx.voc.themes import Match, Taxonomy, load_taxonomy
 
-__all__ = ["TaggedTexts", "tag_csv", "tag_frame", "tag_texts"]
+__all__ = ["TaggedTexts", "combine", "tag_csv", "tag_frame", "tag_texts", "train_csv"]
 
 
 @dataclass
@@ -36,22 +37,67 @@ class TaggedTexts:
 
 
 def tag_texts(texts: Sequence[Any], languages: Sequence[Any] | None = None,
-              ratings: Sequence[Any] | None = None,
-              taxonomy: Taxonomy | None = None) -> TaggedTexts:
+              ratings: Sequence[Any] | None = None, taxonomy: Taxonomy | None = None,
+              model: TextModel | None = None) -> TaggedTexts:
     """The one VOC pipeline: resolve each text's language, then themes and sentiment.
 
     ``tag``, the VOC readout's pain points and ``evaluate`` all go through it.
+    With a theme ``model`` (``shopcx tag --train``), the rules' themes are then
+    decided by the model: see :func:`combine`.
     """
     taxonomy = taxonomy or load_taxonomy()
     langs, report = detect_languages(list(texts), languages)
     matches = [taxonomy.tag(t, lang) for t, lang in zip(texts, langs, strict=True)]
+    if model is not None:
+        matches = combine(texts, matches, model, taxonomy)
     scores = score_sentiments(texts, langs, ratings)
     return TaggedTexts(matches, langs, scores, report)
 
 
+def _tops(ms: list[Match]) -> set[str]:
+    return {m.theme.split("/")[0] for m in ms}
+
+
+def combine(texts: Sequence[Any], matches: list[list[Match]], model: TextModel,
+            taxonomy: Taxonomy) -> list[list[Match]]:
+    """Rules and a trained theme model together; the model decides its own themes.
+
+    The model sees the text and which top themes the rules found. For each theme
+    it was trained on: when it says yes, the rules' tags of that theme stay (their
+    source is the rule) and, if the rules had none, the text gets the theme with
+    source ``model: term, term`` (a top-level theme becomes ``<top>/other``); when
+    it says no, the rules' tags of that theme are dropped. Themes it was not
+    trained on keep the rules' decision.
+    """
+    if model.kind != "themes":
+        raise InputError(f"the model is a {model.kind} model, not a theme model")
+    usable = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()]
+    if not usable:
+        return matches
+    probs = model.probabilities([texts[i] for i in usable],
+                                [_tops(matches[i]) for i in usable])
+    out = [list(ms) for ms in matches]
+    for row, i in enumerate(usable):
+        for k, head in enumerate(model.heads):
+            def covers(theme: str, head: str = head) -> bool:
+                return theme == head or theme.startswith(head + "/")
+
+            ms = out[i]
+            if probs[row, k] >= model.thresholds[k]:
+                if not any(covers(m.theme) for m in ms):
+                    theme = head if "/" in head else f"{head}/other"
+                    terms = ", ".join(model.top_terms(texts[i], head)) or "text as a whole"
+                    ms.append(Match(theme, f"model: {terms}", ""))
+            else:
+                out[i] = [m for m in ms if not covers(m.theme)]
+    order = {t: n for n, t in enumerate(taxonomy.themes)}
+    return [sorted(ms, key=lambda m: order.get(m.theme, len(order))) for ms in out]
+
+
 def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | None = None,
               language_column: str | None = None, rating_column: str | None = None,
-              taxonomy: Taxonomy | None = None, explain: bool = False) -> pd.DataFrame:
+              taxonomy: Taxonomy | None = None, explain: bool = False,
+              model: TextModel | None = None) -> pd.DataFrame:
     """The table with ``themes``, ``sentiment`` and ``sentiment_method`` added.
 
     >>> t = tag_frame(pd.DataFrame({"text": ["Refund belum masuk", None]}), language="id")
@@ -68,7 +114,7 @@ def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | No
              if language_column else [language] * len(out))
     ratings = (pd.to_numeric(out[rating_column], errors="coerce").tolist()
                if rating_column else [None] * len(out))
-    tagged = tag_texts(texts, given, ratings, taxonomy)
+    tagged = tag_texts(texts, given, ratings, taxonomy, model)
     matches, langs, scores, report = (tagged.matches, tagged.languages, tagged.sentiment,
                                       tagged.languages_report)
     out["themes"] = [";".join(m.theme for m in ms) for ms in matches]
@@ -85,27 +131,36 @@ def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | No
 def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
             language: str | None = None, language_column: str | None = None,
             rating_column: str | None = None, taxonomy_path: str | None = None,
-            explain: bool = False, chunk_rows: int = 50_000) -> int:
-    """Tag a CSV file chunk by chunk into ``output_path`` (written atomically); return rows."""
+            explain: bool = False, chunk_rows: int = 50_000,
+            model_path: str | Path | None = None) -> tuple[int, LanguageReport]:
+    """Tag a CSV file chunk by chunk into ``output_path`` (written atomically).
+
+    Returns the rows tagged and what was done about languages (given, detected,
+    corrected).
+    """
     from shopcx.files import write_atomic
+    from shopcx.voc.model import load_model
 
     source = Path(input_path)
     if not source.is_file():
         raise InputError(f"input file {source} not found")
     taxonomy = load_taxonomy(taxonomy_path)
+    model = load_model(model_path) if model_path else None
     target = Path(output_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial")
     rows = 0
+    report = LanguageReport()
     try:
         reader = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""],
                              chunksize=chunk_rows)
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
             for i, chunk in enumerate(reader):
                 tagged = tag_frame(chunk, text_column, language, language_column,
-                                   rating_column, taxonomy, explain)
+                                   rating_column, taxonomy, explain, model)
                 tagged.to_csv(handle, index=False, header=i == 0)
                 rows += len(tagged)
+                report.update(tagged.attrs.get("languages", {}))
         if rows == 0:  # an empty file still gets the header with the added columns
             header = pd.read_csv(source, nrows=0)
             write_atomic(tmp, tag_frame(header, text_column, language, language_column,
@@ -115,4 +170,39 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
         raise InputError(f"{source}: not a readable CSV file ({exc})") from exc
     finally:
         tmp.unlink(missing_ok=True)
-    return rows
+    return rows, report
+
+
+def train_csv(labelled_path: str | Path, model_path: str | Path, text_column: str = "text",
+              language: str | None = None, taxonomy_path: str | None = None) -> TextModel:
+    """Learn a theme model from a labelled CSV (``shopcx tag --train``) and save it.
+
+    The labelled file is the ``shopcx evaluate`` format: a text column and a
+    ``themes`` column (top-level or ``top/sub`` ids, ``;``-separated, empty for
+    none). The model learns from the text and from what the rules found.
+    """
+    from shopcx.voc.evaluate import read_labelled, theme_sets
+    from shopcx.voc.model import train_themes
+
+    frame = read_labelled(labelled_path, text_column)
+    if "themes" not in frame.columns:
+        raise InputError(f"{labelled_path}: training needs a 'themes' column "
+                         "(the themes a reader gave each text)")
+    taxonomy = load_taxonomy(taxonomy_path)
+    labels = theme_sets(frame["themes"])
+    known = set(taxonomy.themes) | {t.split("/")[0] for t in taxonomy.themes}
+    unknown = sorted({t for s in labels for t in s} - known)
+    if unknown:
+        row = next(i for i, s in enumerate(labels) if set(s) & set(unknown))
+        raise InputError(f"{labelled_path}: column 'themes': unknown theme(s) "
+                         f"{', '.join(unknown)} (row {row + 2}: {frame['themes'].iloc[row]!r}); "
+                         "themes are the taxonomy's top-level or top/sub ids")
+    texts = frame[text_column].where(frame[text_column].notna(), None).tolist()
+    given = (frame["language"].where(frame["language"].notna(), None).tolist()
+             if language is None and "language" in frame.columns else [language] * len(frame))
+    tagged = tag_texts(texts, given, None, taxonomy)
+    model = train_themes([t or "" for t in texts], labels,
+                         [_tops(ms) for ms in tagged.matches])
+    model.meta["trained_on"] = Path(labelled_path).name
+    model.save(model_path)
+    return model
