@@ -176,3 +176,135 @@ def test_bad_taxonomies_are_rejected(tmp_path: Path, text: str, message: str) ->
 def test_normalize_keeps_thai_marks_and_drops_latin_accents() -> None:
     assert normalize("Đơn HÀNG") == "don hang"
     assert normalize("คืนเงิน") == "คืนเงิน"
+
+
+OTHER_RULES = """
+themes:
+  cancellation:
+    label: Cancellation
+    other:
+      label: Other cancellation
+      owner: product
+      unless: [refund]
+      mentions:
+        - any:
+            en: ["cancel*"]
+            id: ["batal"]  # the Indonesian stemmer finds it in "dibatalkan", "pembatalan"
+  refund:
+    label: Refund
+    other:
+      label: Other refund
+      owner: payments
+      mentions:
+        - any:
+            en: ["refund*"]
+    subthemes:
+      slow:
+        label: Refund slow
+        owner: payments
+        rules:
+          any:
+            en: ["refund * late"]
+  delivery:
+    label: Delivery
+    other:
+      label: Other delivery
+      owner: logistics
+      mentions:
+        - any:
+            en: ["deliver*"]
+          none:
+            en: ["no problem* with deliver*"]
+        - any:
+            en: ["arriv*"]
+          none:
+            en: ["refund*", "money"]
+    subthemes:
+      late:
+        label: Late
+        owner: logistics
+        rules:
+          any:
+            en: ["delivery late"]
+  seller:
+    label: Seller
+    other:
+      label: Other seller
+      owner: seller operations
+      alone: true
+      mentions:
+        - any:
+            en: ["seller*"]
+    subthemes:
+      oos:
+        label: Out of stock
+        owner: seller operations
+        rules:
+          any:
+            en: ["out of stock"]
+"""
+
+
+@pytest.fixture
+def other_taxonomy(tmp_path: Path):
+    path = tmp_path / "tax.yaml"
+    path.write_text(OTHER_RULES)
+    return load_taxonomy(path)
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a mention with no sub-theme: top/other; a sub-theme wins over other
+    ("Can you help me cancelling my last order?", "en", ["cancellation/other"]),
+    ("How do I cancel?", "en", ["cancellation/other"]),          # a question still counts
+    ("the refund is late again", "en", ["refund/slow"]),
+    # negation: "no problem with delivery" is not about delivery
+    ("No problem with the delivery, the colour is wrong", "en", []),
+    ("Delivery late, no problem with the seller", "en", ["delivery/late"]),
+    # a weak cue guarded by context: a refund that has not arrived is not a delivery
+    ("My refund hasn't arrived", "en", ["refund/other"]),
+    ("My card hasn't arrived", "en", ["delivery/other"]),
+    # unless: the cancelled order is context in a refund complaint
+    ("Order cancelled and refund still missing", "en", ["refund/other"]),
+    # alone: "seller" names the topic only when nothing else does
+    ("The seller is rude", "en", ["seller/other"]),
+    ("The seller cancelled it", "en", ["cancellation/other"]),
+    # phrases apply in their language (and English everywhere): "batal" is Indonesian
+    ("pesanan dibatalkan", "id", ["cancellation/other"]),
+    ("pesanan dibatalkan", "en", []),
+    ("pesanan dibatalkan", None, ["cancellation/other"]),        # unknown: every language
+    ("mau cancel pesanan", "id", ["cancellation/other"]),        # English inside Indonesian
+    ("pesanan dibatalkan", "ms", ["cancellation/other"]),        # id and ms are kin
+])
+def test_top_other_negation_and_language(other_taxonomy, text: str, language: str | None,
+                                         expected: list[str]) -> None:
+    assert [m.theme for m in other_taxonomy.tag(text, language)] == expected
+
+
+def test_other_source_names_the_mention(other_taxonomy) -> None:
+    (m,) = other_taxonomy.tag("cancelling please", "en")
+    assert m.rule == "mention any[en] 'cancel*'"
+
+
+def test_stems_and_typos(other_taxonomy, tmp_path: Path) -> None:
+    path = tmp_path / "stem.yaml"
+    path.write_text(OTHER_RULES.replace('en: ["delivery late"]',
+                                        'en: ["delivery late"]\n            pt: ["reembolso"]'))
+    tax = load_taxonomy(path)
+    assert [m.theme for m in tax.tag("foi reembolsado", "pt")] == ["delivery/late"]  # stem
+    # shopping is a word, not a typo of shipping
+    assert normalize("Shopping") == "shopping"
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("    other: {label: x, owner: product, mentions: []}\n", "expected a list of rule sets"),
+    ("    other: {label: x, owner: product, unless: [weather], mentions: [{any: {en: [a]}}]}\n",
+     "unless: expected a list of top-level themes"),
+    ("    other: {label: x, owner: nobody, mentions: [{any: {en: [a]}}]}\n",
+     "owner must be one of"),
+])
+def test_other_errors(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("themes:\n  app:\n    label: App\n" + body + "    subthemes:\n"
+                    "      crash: {owner: product, rules: {any: {en: [crash]}}}\n")
+    with pytest.raises(InputError, match=message):
+        load_taxonomy(path)

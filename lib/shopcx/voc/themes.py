@@ -411,13 +411,13 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         w = f"{where}: themes.{top}"
         if top not in TOP_THEMES:
             raise InputError(f"{w}: top-level theme must be one of {', '.join(TOP_THEMES)}")
-        if not isinstance(body, dict) or not body.get("subthemes"):
-            raise InputError(f"{w}: needs a label and subthemes")
+        if not isinstance(body, dict) or not (body.get("subthemes") or body.get("other")):
+            raise InputError(f"{w}: needs a label and subthemes (or other)")
         unknown = set(body) - {"label", "subthemes", "other"}
         if unknown:
             raise InputError(f"{w}: unknown key(s) {', '.join(sorted(unknown))}")
         top_label = str(body.get("label") or top)
-        for sub, spec in body["subthemes"].items():
+        for sub, spec in (body.get("subthemes") or {}).items():
             ws = f"{w}.subthemes.{sub}"
             if not re.fullmatch(r"[a-z][a-z0-9_]*", str(sub)) or sub == "other":
                 raise InputError(f"{ws}: theme ids are lower-case snake_case, not 'other'")
