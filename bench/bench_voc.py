@@ -18,8 +18,8 @@ Label mappings (the source's label -> expected theme):
   scored on the tweets that have a complaint reason (only negative tweets
   were given one, so a positive tweet about a rebooked cancellation has no
   label to be right or wrong against);
-* ``tests/data/voc_labelled/*.csv``: samples we labelled by reading the texts
-  (docs/voc.md says how), in the ``shopcx evaluate`` format.
+* ``tests/data/voc_labelled/<corpus>.labels.csv``: samples we labelled by
+  reading the texts (docs/voc.md says how): corpus row numbers and themes.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from shopcx.voc.tagging import combine, tag_frame, tag_texts
 from shopcx.voc.themes import load_taxonomy
 
 ROOT = Path(__file__).resolve().parents[1]
+LABELLED = ROOT / "tests" / "data" / "voc_labelled"
 sys.path.insert(0, str(ROOT / "bench"))
 from train_models import SHIPPED  # noqa: E402  (the shipped models' training sources)
 
@@ -66,6 +67,20 @@ def _labels(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         themes = (label == "Cancelled Flight").map({True: "cancellation", False: ""})
         return frame.assign(themes=themes.where(label != "", None)), ["cancellation"]
     return frame, []
+
+
+def read_own_labels(path: Path, folder: Path) -> pd.DataFrame:
+    """A sample we labelled: rows of a corpus file (``<corpus>.labels.csv``) with themes.
+
+    Sentiment and rating are dropped: the sample is for themes (its corpus row
+    already counts for sentiment).
+    """
+    labels = pd.read_csv(path, comment="#", dtype={"row": int, "themes": str},
+                         keep_default_na=False)
+    corpus = pd.read_csv(folder / path.name.replace(".labels.csv", ".csv"), dtype=str,
+                         keep_default_na=False, na_values=[""])
+    sample = corpus.iloc[labels["row"].to_numpy()].reset_index(drop=True)
+    return sample.drop(columns=["sentiment", "rating"]).assign(themes=labels["themes"].values)
 
 
 def _fmt(v: float | None) -> str:
@@ -121,11 +136,13 @@ def evaluate_corpora(folder: Path, taxonomy_path: str | None = None,
                      train: bool = True) -> list[dict]:
     taxonomy = load_taxonomy(taxonomy_path)
     rows = []
-    files = sorted(folder.glob("*.csv")) + sorted(
-        (ROOT / "tests" / "data" / "voc_labelled").glob("*.csv"))
+    files = sorted(folder.glob("*.csv")) + sorted(LABELLED.glob("*.labels.csv"))
     for path in files:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        frame, themes = _labels(path.stem, frame)
+        if path.name.endswith(".labels.csv"):  # our own labels for rows of a corpus file
+            frame, themes = read_own_labels(path, folder), []
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            frame, themes = _labels(path.stem, frame)
         lang_col = "language" if "language" in frame.columns else None
         started = time.perf_counter()
         tagged = tag_frame(frame, "text", language_column=lang_col, taxonomy=taxonomy,

@@ -207,17 +207,20 @@ class Theme:
     all: list[list[Phrase]] = field(default_factory=list)
     none: list[Phrase] = field(default_factory=list)
     mentions: list[Theme] = field(default_factory=list)  # only for ``top/other``
-    alone: bool = False  # top/other only when the text has no other theme at all
+    alone: bool = False  # (a mention rule set) only when the text has no other theme at all
     unless: tuple[str, ...] = ()  # top/other not when the text has one of these top themes
 
     def phrases(self) -> list[Phrase]:
         own = [*self.any, *(p for g in self.all for p in g), *self.none]
         return own + [p for m in self.mentions for p in m.phrases()]
 
-    def match_other(self, found: set[Phrase]) -> Match | None:
-        """For ``top/other``: the first mention rule set the text meets, or None."""
+    def match_other(self, found: set[Phrase], alone: bool = False) -> Match | None:
+        """For ``top/other``: the first mention rule set the text meets, or None.
+
+        ``alone``: the rule sets that count only when the text has no other theme.
+        """
         for rules in self.mentions:
-            if (m := rules.match(found)) is not None:
+            if rules.alone == alone and (m := rules.match(found)) is not None:
                 return Match(self.id, f"mention {m.rule}", m.language)
         return None
 
@@ -338,13 +341,12 @@ class Taxonomy:
         subs = [m for t in self.themes.values() if not t.mentions and (m := t.match(found))]
         tops = {m.theme.split("/")[0] for m in subs}
         others = {t.id: m for t in self.themes.values()
-                  if t.mentions and not t.alone and t.top not in tops
-                  and (m := t.match_other(found))}
+                  if t.mentions and t.top not in tops and (m := t.match_other(found))}
         tops |= {k.split("/")[0] for k in others}
         others = {k: m for k, m in others.items() if not set(self.themes[k].unless) & tops}
         if not subs and not others:  # "seller" or "app" name the topic only when alone
             others = {t.id: m for t in self.themes.values()
-                      if t.alone and (m := t.match_other(found))}
+                      if t.mentions and (m := t.match_other(found, alone=True))}
         chosen = {m.theme for m in subs} | set(others)
         by_id = {m.theme: m for m in subs} | others
         out = [by_id[k] for k in self.themes if k in chosen]
@@ -440,9 +442,13 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
             themes[f"{top}/other"] = Theme(
                 id=f"{top}/other", top=top, label=str(spec.get("label") or f"Other {top}"),
                 top_label=top_label, owner=spec["owner"], action=str(spec.get("action") or ""),
-                alone=bool(spec.get("alone", False)), unless=tuple(unless),
+                unless=tuple(unless),
                 mentions=[Theme(id=f"{top}/other", top=top, label="", top_label="", owner="",
-                                action="", **_rules(r, f"{wo}.mentions[{i}]"))
+                                action="", alone=bool(r.get("alone", spec.get("alone", False)))
+                                if isinstance(r, dict) else False,
+                                **_rules({k: v for k, v in r.items() if k != "alone"}
+                                         if isinstance(r, dict) else r,
+                                         f"{wo}.mentions[{i}]"))
                           for i, r in enumerate(mentions)])
     if not themes:
         raise InputError(f"{where}: no themes")
