@@ -8,13 +8,15 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 DEMO_DATA := outputs/demo-data
 
-.PHONY: help install demo demo-data test lint bench clean
+.PHONY: help install demo demo-data test lint bench bench-voc models clean
 
 help:
 	@echo "make demo   set up, generate demo data if absent, run every readout for every demo market"
 	@echo "make test   set up, run the linters and the test suite"
 	@echo "make lint   ruff and the import contract of the wings (lint-imports)"
 	@echo "make bench  benchmarks (generates 1M and 10M-order datasets; writes outputs/bench/results.json)"
+	@echo "make bench-voc  VOC quality on the real texts of ../shared/corpora and tagging speed"
+	@echo "make models  retrain the shipped sentiment models (needs ../shared/corpora)"
 	@echo "make clean  remove .venv and outputs/"
 
 $(STAMP): pyproject.toml
@@ -43,6 +45,12 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+bench-voc: $(STAMP)
+	$(BIN)/python bench/bench_voc.py
+
+models: $(STAMP)
+	$(BIN)/python bench/train_models.py
 
 clean:
 	rm -rf $(VENV) outputs/*/ .pytest_cache .ruff_cache

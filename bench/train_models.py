@@ -4,8 +4,10 @@ Only sources whose license allows redistributing what is learned from them
 (see docs/voc.md, "Shipped resources"):
 
 * Indonesian: IndoNLU SmSA (Apache-2.0) and PRDECT-ID Tokopedia reviews (CC BY 4.0);
-* Malay: Malaysian tweets of mesolitica/malaysian-dataset (CC BY 4.0), with the
-  Indonesian sources added (the two languages share most of their vocabulary);
+* Malay: read with the Indonesian model (the two languages share most of their
+  vocabulary). The one human-labelled Malay set here (mesolitica's tweets) states
+  no license at its current commit and "research purposes" in earlier ones, so
+  nothing learned from it ships; it serves evaluation only;
 * Thai: Wisesight sentiment (CC0-1.0).
 
 Reads ``../shared/corpora/`` (the development half of each source) and writes
@@ -26,7 +28,6 @@ from shopcx.voc.model import sentiment_labels, train_sentiment
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {
     "id": ["id_smsa.csv", "id_prdect_tokopedia.csv"],
-    "ms": ["ms_twitter_sentiment.csv", "id_smsa.csv", "id_prdect_tokopedia.csv"],
     "th": ["th_wisesight.csv"],
 }
 

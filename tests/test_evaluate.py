@@ -141,7 +141,7 @@ def test_training_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err
     assert "unknown theme(s) weather" in err and "row 2" in err
     assert main(["tag", "--train", str(bad)]) == 2
-    assert "--train needs --model" in capsys.readouterr().err
+    assert "--train needs one --model" in capsys.readouterr().err
     few = tmp_path / "few.csv"
     pd.DataFrame({"text": ["a", "b", "c"], "themes": ["refund", "", ""]}).to_csv(few, index=False)
     assert main(["tag", "--train", str(few), "--model", str(tmp_path / "m.npz")]) == 2
@@ -150,3 +150,32 @@ def test_training_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     not_a_model.write_bytes(b"not a zip")
     with pytest.raises(InputError, match="not a shopcx model file"):
         load_model(not_a_model)
+
+
+def test_sentiment_training_round_trip(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A Vietnamese sentiment model from ratings replaces the lexicon for vi texts only."""
+    good = [f"hàng tốt lắm, giao nhanh, shop số {i} dễ thương" for i in range(15)]
+    bad = [f"hàng lỗi, giao chậm, shop số {i} không trả lời" for i in range(15)]
+    labelled = tmp_path / "vi.csv"
+    pd.DataFrame({"text": good + bad, "rating": ["5"] * 15 + ["1"] * 15,
+                  "language": ["vi"] * 30}).to_csv(labelled, index=False)
+    model_path = tmp_path / "vi.npz"
+    assert main(["tag", "--train", str(labelled), "--model", str(model_path)]) == 0
+    assert "learned vi sentiment from 30 negative or positive texts" in \
+        capsys.readouterr().out
+    assert load_model(model_path).kind == "sentiment"
+    survey = tmp_path / "s.csv"
+    pd.DataFrame({"text": ["hàng tốt lắm, giao nhanh", "hàng lỗi, giao chậm", "Great!"],
+                  "lang": ["vi", "vi", "en"]}).to_csv(survey, index=False)
+    out = tmp_path / "o.csv"
+    assert main(["tag", "--input", str(survey), "--text-column", "text", "--language-column",
+                 "lang", "--model", str(model_path), "--out", str(out)]) == 0
+    t = pd.read_csv(out)
+    assert t["sentiment_method"].tolist() == ["model:vi:own", "model:vi:own", "vader"]
+    assert t["sentiment"][0] > 0 > t["sentiment"][1]
+    # the evaluation reads the same models
+    capsys.readouterr()
+    assert main(["evaluate", str(labelled), "--model", str(model_path),
+                 "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sentiment_auc"] == 1.0

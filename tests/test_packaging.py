@@ -55,3 +55,26 @@ def test_docs_name_every_kpi_and_column() -> None:
 def test_gitignore_keeps_lib_and_drops_outputs() -> None:
     text = (ROOT / ".gitignore").read_text().splitlines()
     assert "!/lib/" in text and "/outputs/*" in text
+
+
+def test_every_shipped_model_has_its_provenance_in_the_docs() -> None:
+    """Anything learned from text that ships names its sources and their licenses."""
+    import json
+
+    import numpy as np
+
+    docs = (ROOT / "docs" / "voc.md").read_text()
+    shipped = sorted((ROOT / "lib" / "shopcx" / "voc" / "models").glob("*.npz"))
+    assert shipped, "the sentiment models should ship with the package"
+    allowed = ("CC0", "CC BY", "Apache")
+    for path in shipped:
+        assert path.name in docs, f"{path.name} is not listed in docs/voc.md"
+        row = next(line for line in docs.splitlines() if path.name in line and "|" in line)
+        assert any(lic in row for lic in allowed), row
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+        for source in meta["sources"]:  # repository@commit:path of every training text
+            repo = source.split("@")[0]
+            assert repo in docs, f"{path.name}: source {repo} not in docs/voc.md"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "voc/models/*.npz" in pyproject["tool"]["setuptools"]["package-data"]["shopcx"]

@@ -13,7 +13,7 @@ from shopcx.voc.sentiment import load_lexicons, score_sentiment, score_sentiment
 POSITIVE = [
     ("Arrived fast and well packed, thank you! Great seller.", "en", "vader"),
     ("Barang cepat sampai dan dikemas rapi, mantap, terima kasih!", "id", "model:id"),
-    ("Barang sampai cepat, penjual bagus dan mesra", "ms", "model:ms"),
+    ("Barang sampai cepat, penjual bagus dan mesra", "ms", "model:id"),
     ("ของมาถึงเร็วมากประทับใจขอบคุณค่ะ", "th", "model:th"),
     ("Giao hàng nhanh, đóng gói cẩn thận, cảm ơn shop!", "vi", "lexicon:vi"),
     ("Chegou rápido, ótimo vendedor, recomendo", "pt", "lexicon:pt"),
@@ -22,7 +22,7 @@ POSITIVE = [
 NEGATIVE = [
     ("Terrible. The seller rejected my cancellation and support was useless.", "en", "vader"),
     ("Paket hilang, kecewa sekali, pengiriman lambat", "id", "model:id"),
-    ("Penghantaran lambat, barang rosak, kecewa", "ms", "model:ms"),
+    ("Penghantaran lambat, barang rosak, kecewa", "ms", "model:id"),
     ("ส่งช้ามากผิดหวังพัสดุหาย", "th", "model:th"),
     ("Giao hàng chậm, hàng kém, thất vọng", "vi", "lexicon:vi"),
     ("Entrega atrasada, péssimo, produto ruim", "pt", "lexicon:pt"),

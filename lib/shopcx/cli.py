@@ -75,8 +75,15 @@ def _parser() -> argparse.ArgumentParser:
                    "and language_used")
     t.add_argument("--out", help="CSV file to write")
     t.add_argument("--train", metavar="LABELLED.csv",
-                   help="learn a theme model from a labelled CSV (text, themes) into --model")
-    t.add_argument("--model", help="theme model file: written by --train, used when tagging")
+                   help="learn a model from a labelled CSV into --model: themes (text, themes) "
+                   "or sentiment (text, sentiment or rating)")
+    t.add_argument("--kind", choices=("themes", "sentiment"),
+                   help="with --train: what to learn (default: themes if the file has a "
+                   "themes column, else sentiment)")
+    t.add_argument("--model", action="append", default=[],
+                   help="model file: written by --train; when tagging, a theme model is "
+                   "combined with the rules and a sentiment model reads its language "
+                   "(repeatable)")
 
     ev = sub.add_parser("evaluate", help="score the VOC tagger against a labelled CSV: "
                         "precision, recall and F1 per theme, coverage, sentiment AUC")
@@ -89,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--themes", help="comma-separated themes to score (default: every theme "
                     "the labels name)")
     ev.add_argument("--taxonomy", help="taxonomy file (default: params/voc_taxonomy.yaml)")
-    ev.add_argument("--model", help="theme model (from tag --train) combined with the rules")
+    ev.add_argument("--model", action="append", default=[],
+                    help="a model from tag --train (theme or sentiment); repeatable")
     ev.add_argument("--format", choices=("json", "table"), default="table")
 
     r = sub.add_parser("run", help="run the deep-dive notebooks per market, render readouts "
@@ -215,15 +223,20 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     from shopcx.voc.tagging import tag_csv, train_csv
 
     if args.train:
-        if not args.model:
-            raise InputError("--train needs --model FILE to write the model to")
+        if len(args.model) != 1:
+            raise InputError("--train needs one --model FILE to write the model to")
         if args.input or args.out:
             raise InputError("--train learns a model; tag with a second command: "
                              "shopcx tag --input F --text-column C --model M --out O")
-        model = train_csv(args.train, args.model, text_column=args.text_column or "text",
-                          language=args.language, taxonomy_path=args.taxonomy)
+        model = train_csv(args.train, args.model[0], text_column=args.text_column or "text",
+                          language=args.language, taxonomy_path=args.taxonomy, kind=args.kind)
+        if model.kind == "sentiment":
+            print(f"learned {model.meta['language']} sentiment from {model.meta['texts']:,} "
+                  f"negative or positive texts into {args.model[0]}; cross-validated AUC "
+                  f"(5-fold, out of fold): {model.meta['cv_auc']:.3f}")
+            return 0
         print(f"learned {len(model.heads)} theme(s) from {model.meta['texts']:,} texts "
-              f"into {args.model}; cross-validated (5-fold, out of fold):")
+              f"into {args.model[0]}; cross-validated (5-fold, out of fold):")
         for theme, row in model.meta["cv"].items():
             if "skipped" in row:
                 print(f"  {theme:<28} {row['examples']:>6,} examples: skipped, {row['skipped']}")
@@ -238,7 +251,7 @@ def _cmd_tag(args: argparse.Namespace) -> int:
     rows, languages = tag_csv(args.input, args.out, args.text_column, language=args.language,
                               language_column=args.language_column,
                               rating_column=args.rating_column, taxonomy_path=args.taxonomy,
-                              explain=args.explain, model_path=args.model)
+                              explain=args.explain, model_paths=args.model)
     print(f"tagged {rows:,} rows into {args.out}")
     if languages.get("detected") or languages.get("corrected"):
         print(f"languages: {languages.get('given', 0):,} as given, "
@@ -254,7 +267,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     themes = [t.strip() for t in args.themes.split(",") if t.strip()] if args.themes else None
     result = evaluate_file(args.labelled, text_column=args.text_column,
                            language=args.language, themes=themes,
-                           taxonomy_path=args.taxonomy, model_path=args.model)
+                           taxonomy_path=args.taxonomy, model_paths=args.model)
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:

@@ -191,7 +191,7 @@ def evaluate_frame(frame: pd.DataFrame, tagged: pd.DataFrame,
 
 def evaluate_file(path: str | Path, text_column: str = "text", language: str | None = None,
                   themes: list[str] | None = None, taxonomy_path: str | None = None,
-                  model_path: str | Path | None = None) -> Evaluation:
+                  model_paths: list[str | Path] | tuple[()] = ()) -> Evaluation:
     """Tag a labelled CSV and compare the tags with its labels (``shopcx evaluate``)."""
     from shopcx.voc.model import load_model
     from shopcx.voc.tagging import tag_frame
@@ -210,5 +210,5 @@ def evaluate_file(path: str | Path, text_column: str = "text", language: str | N
     tagged = tag_frame(frame, text_column, language=language,
                        language_column=language_column,
                        taxonomy=taxonomy,
-                       model=load_model(model_path) if model_path else None)
+                       model=[load_model(p) for p in model_paths])
     return evaluate_frame(frame, tagged, themes)

@@ -2,7 +2,8 @@
 
 * English: VADER (the ``vaderSentiment`` package ships its lexicon), its
   compound score;
-* Indonesian, Malay, Thai: classifiers shipped in ``shopcx/voc/models/``
+* Indonesian, Malay (read with the Indonesian model), Thai: classifiers
+  shipped in ``shopcx/voc/models/``
   (:mod:`shopcx.voc.model`, trained by ``make models`` on openly licensed
   human-labelled text; provenance in docs/voc.md), score ``2p - 1`` where p is
   the probability of positive;
@@ -172,7 +173,8 @@ def score_sentiment(text: str | None, language: str | None = None, rating: Any =
     if lang == "en":
         return float(_vader().polarity_scores(text)["compound"]), "vader"
     if lexicons is None and (model := shipped_model(lang)) is not None:
-        return float(2 * model.probabilities([text])[0, 0] - 1), f"model:{lang}"
+        return (float(2 * model.probabilities([text])[0, 0] - 1),
+                f"model:{MODEL_OF.get(lang, lang)}")
     lexicons = lexicons if lexicons is not None else load_lexicons()
     if lang not in lexicons:
         return fallback if has_rating else (math.nan, "none")
@@ -183,10 +185,15 @@ def score_sentiment(text: str | None, language: str | None = None, rating: Any =
     return fallback if has_rating else (0.0, f"lexicon:{lang}")
 
 
+# languages read with another language's shipped model: Malay with the Indonesian one
+# (no Malay source with a license that allows shipping what is learned from it)
+MODEL_OF = {"ms": "id"}
+
+
 @lru_cache(maxsize=8)
 def shipped_model(language: str) -> Any:
-    """The shipped sentiment model of a language, or None."""
-    path = MODELS / f"sentiment_{language}.npz"
+    """The shipped sentiment model for a language (``MODEL_OF`` applied), or None."""
+    path = MODELS / f"sentiment_{MODEL_OF.get(language, language)}.npz"
     if not path.is_file():
         return None
     from shopcx.voc.model import load_model
@@ -194,21 +201,36 @@ def shipped_model(language: str) -> Any:
     return load_model(path)
 
 
+def _model_for(language: str | None, models: dict[str, Any] | None) -> tuple[Any, str]:
+    """The model to read a language with (a user's first, else shipped) and its label."""
+    if not language:
+        return None, ""
+    if models and language in models:
+        return models[language], f"model:{language}:own"
+    model = shipped_model(language)
+    return model, f"model:{MODEL_OF.get(language, language)}"
+
+
 def score_sentiments(texts: Sequence[Any], languages: Sequence[str | None],
-                     ratings: Sequence[Any] | None = None) -> list[tuple[float, str]]:
+                     ratings: Sequence[Any] | None = None,
+                     models: dict[str, Any] | None = None) -> list[tuple[float, str]]:
     """:func:`score_sentiment` for many texts, with each language's model run in one batch.
 
     ``languages`` should be resolved already (:func:`shopcx.voc.language.detect_languages`).
+    ``models``: sentiment models a user trained (``shopcx tag --train``), by language;
+    they take the place of the shipped analyser of their language (method
+    ``model:<lang>:own``).
     """
     ratings = list(ratings) if ratings is not None else [None] * len(texts)
     out: list[tuple[float, str] | None] = [None] * len(texts)
     by_language: dict[str, list[int]] = {}
     for i, (text, lang) in enumerate(zip(texts, languages, strict=True)):
-        if isinstance(text, str) and text.strip() and lang and shipped_model(lang) is not None:
+        if isinstance(text, str) and text.strip() and _model_for(lang, models)[0] is not None:
             by_language.setdefault(lang, []).append(i)
     for lang, rows in by_language.items():
-        p = shipped_model(lang).probabilities([texts[i] for i in rows])[:, 0]
+        model, label = _model_for(lang, models)
+        p = model.probabilities([texts[i] for i in rows])[:, 0]
         for i, prob in zip(rows, p, strict=True):
-            out[i] = (float(2 * prob - 1), f"model:{lang}")
+            out[i] = (float(2 * prob - 1), label)
     return [o if o is not None else score_sentiment(t, lang, r)
             for o, t, lang, r in zip(out, texts, languages, ratings, strict=True)]

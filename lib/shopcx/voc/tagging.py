@@ -38,19 +38,23 @@ class TaggedTexts:
 
 def tag_texts(texts: Sequence[Any], languages: Sequence[Any] | None = None,
               ratings: Sequence[Any] | None = None, taxonomy: Taxonomy | None = None,
-              model: TextModel | None = None) -> TaggedTexts:
+              model: TextModel | Sequence[TextModel] | None = None) -> TaggedTexts:
     """The one VOC pipeline: resolve each text's language, then themes and sentiment.
 
     ``tag``, the VOC readout's pain points and ``evaluate`` all go through it.
-    With a theme ``model`` (``shopcx tag --train``), the rules' themes are then
-    decided by the model: see :func:`combine`.
+    ``model``: models from ``shopcx tag --train``. With a theme model, the rules'
+    themes are decided by the model (:func:`combine`); a sentiment model reads
+    the texts of its language instead of the shipped analyser.
     """
     taxonomy = taxonomy or load_taxonomy()
+    models = [] if model is None else [model] if isinstance(model, TextModel) else list(model)
     langs, report = detect_languages(list(texts), languages)
     matches = [taxonomy.tag(t, lang) for t, lang in zip(texts, langs, strict=True)]
-    if model is not None:
-        matches = combine(texts, matches, model, taxonomy)
-    scores = score_sentiments(texts, langs, ratings)
+    for m in models:
+        if m.kind == "themes":
+            matches = combine(texts, matches, m, taxonomy)
+    sentiment_models = {m.meta.get("language"): m for m in models if m.kind == "sentiment"}
+    scores = score_sentiments(texts, langs, ratings, sentiment_models)
     return TaggedTexts(matches, langs, scores, report)
 
 
@@ -97,7 +101,7 @@ def combine(texts: Sequence[Any], matches: list[list[Match]], model: TextModel,
 def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | None = None,
               language_column: str | None = None, rating_column: str | None = None,
               taxonomy: Taxonomy | None = None, explain: bool = False,
-              model: TextModel | None = None) -> pd.DataFrame:
+              model: TextModel | Sequence[TextModel] | None = None) -> pd.DataFrame:
     """The table with ``themes``, ``sentiment`` and ``sentiment_method`` added.
 
     >>> t = tag_frame(pd.DataFrame({"text": ["Refund belum masuk", None]}), language="id")
@@ -132,7 +136,7 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
             language: str | None = None, language_column: str | None = None,
             rating_column: str | None = None, taxonomy_path: str | None = None,
             explain: bool = False, chunk_rows: int = 50_000,
-            model_path: str | Path | None = None) -> tuple[int, LanguageReport]:
+            model_paths: Sequence[str | Path] = ()) -> tuple[int, LanguageReport]:
     """Tag a CSV file chunk by chunk into ``output_path`` (written atomically).
 
     Returns the rows tagged and what was done about languages (given, detected,
@@ -145,7 +149,7 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
     if not source.is_file():
         raise InputError(f"input file {source} not found")
     taxonomy = load_taxonomy(taxonomy_path)
-    model = load_model(model_path) if model_path else None
+    model = [load_model(p) for p in model_paths]
     target = Path(output_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial")
@@ -174,35 +178,59 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
 
 
 def train_csv(labelled_path: str | Path, model_path: str | Path, text_column: str = "text",
-              language: str | None = None, taxonomy_path: str | None = None) -> TextModel:
-    """Learn a theme model from a labelled CSV (``shopcx tag --train``) and save it.
+              language: str | None = None, taxonomy_path: str | None = None,
+              kind: str | None = None) -> TextModel:
+    """Learn a model from a labelled CSV (``shopcx tag --train``) and save it.
 
-    The labelled file is the ``shopcx evaluate`` format: a text column and a
-    ``themes`` column (top-level or ``top/sub`` ids, ``;``-separated, empty for
-    none). The model learns from the text and from what the rules found.
+    The labelled file is the ``shopcx evaluate`` format. ``kind``:
+
+    * ``themes`` (the default when there is a ``themes`` column): one classifier
+      per theme named in the labels (top-level or ``top/sub`` ids,
+      ``;``-separated, empty for none), learning from the text and from what
+      the rules found;
+    * ``sentiment`` (the default otherwise): negative against positive from a
+      ``sentiment`` column (negative / neutral / positive) or a 1-5 ``rating``,
+      for one language (``language``, else the texts' most common language),
+      used in place of that language's shipped analyser.
     """
     from shopcx.voc.evaluate import read_labelled, theme_sets
-    from shopcx.voc.model import train_themes
+    from shopcx.voc.model import sentiment_labels, train_sentiment, train_themes
 
     frame = read_labelled(labelled_path, text_column)
-    if "themes" not in frame.columns:
-        raise InputError(f"{labelled_path}: training needs a 'themes' column "
-                         "(the themes a reader gave each text)")
-    taxonomy = load_taxonomy(taxonomy_path)
-    labels = theme_sets(frame["themes"])
-    known = set(taxonomy.themes) | {t.split("/")[0] for t in taxonomy.themes}
-    unknown = sorted({t for s in labels for t in s} - known)
-    if unknown:
-        row = next(i for i, s in enumerate(labels) if set(s) & set(unknown))
-        raise InputError(f"{labelled_path}: column 'themes': unknown theme(s) "
-                         f"{', '.join(unknown)} (row {row + 2}: {frame['themes'].iloc[row]!r}); "
-                         "themes are the taxonomy's top-level or top/sub ids")
+    kind = kind or ("themes" if "themes" in frame.columns else "sentiment")
     texts = frame[text_column].where(frame[text_column].notna(), None).tolist()
     given = (frame["language"].where(frame["language"].notna(), None).tolist()
              if language is None and "language" in frame.columns else [language] * len(frame))
-    tagged = tag_texts(texts, given, None, taxonomy)
-    model = train_themes([t or "" for t in texts], labels,
-                         [_tops(ms) for ms in tagged.matches])
+    if kind == "sentiment":
+        if not {"sentiment", "rating"} & set(frame.columns):
+            raise InputError(f"{labelled_path}: sentiment training needs a 'sentiment' or "
+                             "'rating' column")
+        langs, _ = detect_languages(texts, given)
+        known = pd.Series([x for x in langs if x])
+        if known.empty:
+            raise InputError(f"{labelled_path}: no text with a known language to learn from")
+        lang = language or str(known.mode().iloc[0])
+        model = train_sentiment([t or "" for t in texts], sentiment_labels(frame), lang,
+                                [Path(labelled_path).name])
+    elif kind == "themes":
+        if "themes" not in frame.columns:
+            raise InputError(f"{labelled_path}: theme training needs a 'themes' column "
+                             "(the themes a reader gave each text)")
+        taxonomy = load_taxonomy(taxonomy_path)
+        labels = theme_sets(frame["themes"])
+        known_themes = set(taxonomy.themes) | {t.split("/")[0] for t in taxonomy.themes}
+        unknown = sorted({t for s in labels for t in s} - known_themes)
+        if unknown:
+            row = next(i for i, s in enumerate(labels) if set(s) & set(unknown))
+            raise InputError(f"{labelled_path}: column 'themes': unknown theme(s) "
+                             f"{', '.join(unknown)} (row {row + 2}: "
+                             f"{frame['themes'].iloc[row]!r}); themes are the taxonomy's "
+                             "top-level or top/sub ids")
+        tagged = tag_texts(texts, given, None, taxonomy)
+        model = train_themes([t or "" for t in texts], labels,
+                             [_tops(ms) for ms in tagged.matches])
+    else:
+        raise InputError(f"--kind must be themes or sentiment, not {kind!r}")
     model.meta["trained_on"] = Path(labelled_path).name
     model.save(model_path)
     return model
