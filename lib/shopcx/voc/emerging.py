@@ -1,6 +1,7 @@
 """Emerging themes: what customers say that no taxonomy rule covers yet.
 
-Texts that no rule tags (in the period and its baseline) are clustered with
+Texts that no sub-theme describes (no theme, or only ``<top>/other``: a mere
+mention of a topic), in the period and its baseline, are clustered with
 scikit-learn: TF-IDF on character n-grams within words (robust to
 inflections, typos and to Thai, which has no spaces) and non-negative matrix
 factorisation. Each cluster is described by its most characteristic words and
@@ -29,7 +30,14 @@ COLUMNS = ["cluster", "top_terms", "texts", "baseline_texts", "share", "baseline
 
 
 def _untagged(tagged: pd.DataFrame) -> pd.Series:
-    mask = tagged["text"].notna() & (tagged["themes"].str.len() == 0)
+    """Texts no sub-theme describes: no theme at all, or only ``<top>/other``.
+
+    A text that merely mentions a topic ("a packaging fee at checkout" names
+    payment) is where a new issue shows first, so it stays in the pool.
+    """
+    specific = tagged["themes"].map(
+        lambda ts: any(not t.endswith("/other") for t in ts) if isinstance(ts, list) else False)
+    mask = tagged["text"].notna() & ~specific.astype(bool)
     return tagged.loc[mask, "text"].astype(str)
 
 
