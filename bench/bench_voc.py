@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from shopcx.voc.evaluate import sentiment_auc, theme_scores, theme_sets
+from shopcx.voc.evaluate import sentiment_auc, theme_scores
+from shopcx.voc.labels import theme_sets
 from shopcx.voc.model import sentiment_labels, train_sentiment, train_themes
 from shopcx.voc.tagging import combine, tag_frame, tag_texts
 from shopcx.voc.themes import load_taxonomy

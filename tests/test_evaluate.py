@@ -12,7 +12,8 @@ import pytest
 
 from shopcx.cli import main
 from shopcx.errors import InputError
-from shopcx.voc.evaluate import expected_sentiment, sentiment_auc, theme_scores
+from shopcx.voc.evaluate import sentiment_auc, theme_scores
+from shopcx.voc.labels import expected_sentiment
 from shopcx.voc.model import best_threshold, load_model
 
 

@@ -227,7 +227,7 @@ def train_themes(texts: list[str], labels: list[set[str]], rule_tops: list[set[s
 
 def sentiment_labels(frame: pd.DataFrame) -> np.ndarray:
     """-1 / 0 / +1 / NaN per text (the evaluation's reading of sentiment and rating)."""
-    from shopcx.voc.evaluate import expected_sentiment
+    from shopcx.voc.labels import expected_sentiment
 
     return expected_sentiment(frame).to_numpy()
 

@@ -193,7 +193,7 @@ def train_csv(labelled_path: str | Path, model_path: str | Path, text_column: st
       for one language (``language``, else the texts' most common language),
       used in place of that language's shipped analyser.
     """
-    from shopcx.voc.evaluate import read_labelled, theme_sets
+    from shopcx.voc.labels import read_labelled, theme_sets
     from shopcx.voc.model import sentiment_labels, train_sentiment, train_themes
 
     frame = read_labelled(labelled_path, text_column)
