@@ -68,3 +68,19 @@ def test_tag_missing_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["tag", "--input", str(tmp_path / "none.csv"), "--text-column", "x",
                  "--out", str(tmp_path / "o.csv")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_parallel_chunks_equal_one_process(tmp_path: Path) -> None:
+    """Chunks tagged by worker processes come back complete and in order."""
+    from shopcx.voc.tagging import tag_csv
+
+    texts = ["Refund belum masuk", "ส่งช้ามาก", "Entrega atrasada, péssimo", "great seller",
+             "", "Chegou rápido"] * 9
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(src, index=False)
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    rows1, report1 = tag_csv(src, one, "text", chunk_rows=10, workers=1)
+    rows2, report2 = tag_csv(src, two, "text", chunk_rows=10, workers=2)
+    assert rows1 == rows2 == 54 and report1 == report2
+    assert one.read_text() == two.read_text()
+    assert pd.read_csv(two)["id"].tolist() == list(range(54))

@@ -41,12 +41,12 @@ KIN = {"id": "ms", "ms": "id"}
 # does): a text with at least two of its given language's, and no more of another's,
 # keeps its language without running the detector (a fast path for the usual case)
 FUNCTION_WORDS = {
-    "en": set(["the", "and", "is", "are", "to", "my", "i", "it", "you", "of", "for", "not", "was", "this", "that", "have", "with"]),
-    "id": set(["yang", "dan", "di", "tidak", "ini", "itu", "saya", "dengan", "untuk", "ada", "sudah", "belum", "ga", "gak", "aja"]),
-    "ms": set(["yang", "dan", "tak", "ini", "itu", "saya", "aku", "dengan", "untuk", "ada", "dah", "nak", "tu", "ni", "je"]),
-    "vi": set(["khong", "la", "va", "co", "cua", "duoc", "nay", "cho", "rat", "minh", "thi", "nhung"]),
-    "pt": set(["que", "nao", "de", "o", "a", "e", "do", "da", "com", "para", "um", "uma", "muito", "mas", "foi"]),
-    "es": set(["que", "no", "de", "el", "la", "y", "es", "en", "por", "con", "para", "un", "una", "muy", "pero", "fue"]),
+    "en": set(["the", "and", "is", "are", "to", "my", "i", "it", "you", "of", "for", "not", "was", "this", "that", "have", "with", "but", "so", "very", "in", "on", "be", "we", "they", "at", "your", "from", "can", "just"]),
+    "id": set(["yang", "dan", "di", "tidak", "ini", "itu", "saya", "dengan", "untuk", "ada", "sudah", "belum", "ga", "gak", "aja", "yg", "dgn", "utk", "tp", "tapi", "juga", "bisa", "sangat", "karena", "krn", "buat", "banget", "bgt", "sih", "deh", "kok"]),
+    "ms": set(["yang", "dan", "tak", "ini", "itu", "saya", "aku", "dengan", "untuk", "ada", "dah", "nak", "tu", "ni", "je", "la", "lah", "kat", "pun", "dia", "kau", "tapi"]),
+    "vi": set(["khong", "la", "va", "co", "cua", "duoc", "nay", "cho", "rat", "minh", "thi", "nhung", "cung", "voi", "da", "nen", "khi", "ma", "hoi", "lam", "qua", "den", "ve"]),
+    "pt": set(["que", "nao", "de", "o", "a", "e", "do", "da", "com", "para", "um", "uma", "muito", "mas", "foi", "no", "na", "os", "as"]),
+    "es": set(["que", "no", "de", "el", "la", "y", "es", "en", "por", "con", "para", "un", "una", "muy", "pero", "fue", "lo", "los", "las"]),
 }
 SAMPLE_CHARS = 100  # detection reads a text's first 100 characters (speed; ample for it)
 LETTER = re.compile(r"[^\W\d_]")
@@ -70,6 +70,8 @@ def _code(language: Any) -> str:
 
 
 def _thai_share(text: str) -> float:
+    if not THAI.search(text):
+        return 0.0
     letters = LETTER.findall(text)
     return sum(1 for ch in letters if THAI.match(ch)) / len(letters) if letters else 0.0
 

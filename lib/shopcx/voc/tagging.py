@@ -132,39 +132,85 @@ def tag_frame(frame: pd.DataFrame, text_column: str = "text", language: str | No
     return out
 
 
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(taxonomy_path: str | None, model_paths: Sequence[str]) -> None:
+    """A worker process loads the taxonomy and models once."""
+    from shopcx.voc.model import load_model
+
+    _WORKER["taxonomy"] = load_taxonomy(taxonomy_path)
+    _WORKER["models"] = [load_model(p) for p in model_paths]
+
+
+def _tag_chunk(chunk: pd.DataFrame, args: tuple[Any, ...]) -> pd.DataFrame:
+    text_column, language, language_column, rating_column, explain = args
+    tagged = tag_frame(chunk, text_column, language, language_column, rating_column,
+                       _WORKER["taxonomy"], explain, _WORKER["models"])
+    tagged.attrs = {"languages": tagged.attrs.get("languages", {})}
+    return tagged
+
+
 def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
             language: str | None = None, language_column: str | None = None,
             rating_column: str | None = None, taxonomy_path: str | None = None,
-            explain: bool = False, chunk_rows: int = 50_000,
-            model_paths: Sequence[str | Path] = ()) -> tuple[int, LanguageReport]:
+            explain: bool = False, chunk_rows: int = 20_000,
+            model_paths: Sequence[str | Path] = (),
+            workers: int | None = None) -> tuple[int, LanguageReport]:
     """Tag a CSV file chunk by chunk into ``output_path`` (written atomically).
 
-    Returns the rows tagged and what was done about languages (given, detected,
-    corrected).
+    Chunks are tagged by ``workers`` processes (default: the machine's cores, at
+    most 4; 1 tags in this process) and written in their order. Returns the
+    rows tagged and what was done about languages (given, detected, corrected).
     """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     from shopcx.files import write_atomic
-    from shopcx.voc.model import load_model
 
     source = Path(input_path)
     if not source.is_file():
         raise InputError(f"input file {source} not found")
-    taxonomy = load_taxonomy(taxonomy_path)
-    model = [load_model(p) for p in model_paths]
+    taxonomy = load_taxonomy(taxonomy_path)  # checked here: a bad file fails before any work
+    models = [str(p) for p in model_paths]
+    _init_worker(taxonomy_path, models)  # this process tags a file of one chunk itself
+    workers = workers or min(4, os.cpu_count() or 1)
     target = Path(output_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.partial")
     rows = 0
     report = LanguageReport()
+    args = (text_column, language, language_column, rating_column, explain)
+    pool = None
     try:
         reader = pd.read_csv(source, dtype=str, keep_default_na=False, na_values=[""],
                              chunksize=chunk_rows)
+        first = next(reader, None)
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            for i, chunk in enumerate(reader):
-                tagged = tag_frame(chunk, text_column, language, language_column,
-                                   rating_column, taxonomy, explain, model)
-                tagged.to_csv(handle, index=False, header=i == 0)
+            def write(tagged: pd.DataFrame) -> None:
+                nonlocal rows
+                tagged.to_csv(handle, index=False, header=rows == 0 and not handle.tell())
                 rows += len(tagged)
                 report.update(tagged.attrs.get("languages", {}))
+
+            second = next(reader, None) if first is not None else None
+            if second is None or workers == 1:  # one chunk: no process is started
+                for chunk in (c for c in (first, second) if c is not None):
+                    write(_tag_chunk(chunk, args))
+                for chunk in reader:
+                    write(_tag_chunk(chunk, args))
+            else:
+                pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"),
+                                           initializer=_init_worker,
+                                           initargs=(taxonomy_path, models))
+                pending = [pool.submit(_tag_chunk, c, args) for c in (first, second)]
+                for chunk in reader:
+                    pending.append(pool.submit(_tag_chunk, chunk, args))
+                    while len(pending) > 2 * workers:
+                        write(pending.pop(0).result())
+                for future in pending:
+                    write(future.result())
         if rows == 0:  # an empty file still gets the header with the added columns
             header = pd.read_csv(source, nrows=0)
             write_atomic(tmp, tag_frame(header, text_column, language, language_column,
@@ -173,6 +219,8 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
     except pd.errors.ParserError as exc:
         raise InputError(f"{source}: not a readable CSV file ({exc})") from exc
     finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         tmp.unlink(missing_ok=True)
     return rows, report
 

@@ -79,22 +79,31 @@ TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 @lru_cache(maxsize=8)
-def _stemmer(language: str) -> Any:
+def _stemmer(algorithm: str) -> Any:
     import snowballstemmer
 
-    return snowballstemmer.stemmer(STEMMERS[language])
+    return snowballstemmer.stemmer(algorithm)
 
 
-@lru_cache(maxsize=200_000)
+_STEMS: dict[tuple[str, str], str] = {}  # (algorithm, word) -> stem; cleared when large
+
+
 def stem(word: str, language: str) -> str | None:
     """The word's Snowball stem in a language, or None (no stemmer, short word, wildcard).
 
     >>> stem("delivered", "en"), stem("reembolsado", "pt"), stem("ส่ง", "th")
     ('deliv', 'reembols', None)
     """
-    if language not in STEMMERS or len(word) < STEM_MIN or word.endswith("*"):
+    algorithm = STEMMERS.get(language)
+    if algorithm is None or len(word) < STEM_MIN or word.endswith("*"):
         return None
-    return _stemmer(language).stemWord(word)
+    key = (algorithm, word)
+    hit = _STEMS.get(key)
+    if hit is None:
+        if len(_STEMS) > 2_000_000:
+            _STEMS.clear()
+        hit = _STEMS[key] = _stemmer(algorithm).stemWord(word)
+    return hit
 
 
 # combining marks (any run of them) that follow a Latin letter: the accents to drop
@@ -134,16 +143,19 @@ class Phrase:
     language: str
     words: tuple[str, ...]
     thai: str | None
+    stems: dict[str, str | None] = field(default_factory=dict)  # each word's stem
+
+    def __post_init__(self) -> None:
+        self.stems.update({w: stem(w, self.language) for w in self.words})
 
     def _word_matches(self, pattern: str, word: str) -> bool:
-        if pattern == "*":
+        if word == pattern or pattern == "*":
             return True
-        if pattern.endswith("*"):
+        if pattern[-1] == "*":
             return word.startswith(pattern[:-1])
-        if word == pattern:
-            return True
-        pattern_stem = stem(pattern, self.language)
-        if pattern_stem is not None and stem(word, self.language) == pattern_stem:
+        pattern_stem = self.stems[pattern]
+        if (pattern_stem is not None and len(word) >= STEM_MIN
+                and stem(word, self.language) == pattern_stem):
             return True
         return (len(pattern) >= FUZZY_MIN and abs(len(word) - len(pattern)) <= 1
                 and word not in NOT_TYPOS
@@ -269,12 +281,15 @@ class _Index:
             else:
                 self.exact[first].append(p)
                 if (first_stem := stem(first, p.language)) is not None:
-                    self.stems[(p.language, first_stem)].append(p)
+                    self.stems[(STEMMERS[p.language], first_stem)].append(p)
                 if len(first) >= FUZZY_MIN:
                     for variant in _deletions(first):
                         self.fuzzy[variant].append(p)
 
-        self.stem_languages = sorted({lang for lang, _ in self.stems})
+        # one stemming per algorithm (Malay uses the Indonesian stemmer): a language each
+        algorithms = {algo for algo, _ in self.stems}
+        self.stem_languages = sorted({lang for lang, algo in STEMMERS.items()
+                                      if algo in algorithms and lang != "ms"})
 
         self._by_word: dict[str, tuple[Phrase, ...]] = {}
 
@@ -286,7 +301,7 @@ class _Index:
             out.update(self.prefix.get(w[:3], ()))
             if len(w) >= STEM_MIN:
                 for lang in self.stem_languages:
-                    out.update(self.stems.get((lang, stem(w, lang)), ()))
+                    out.update(self.stems.get((STEMMERS[lang], stem(w, lang)), ()))
             if len(w) >= FUZZY_MIN - 1:
                 for variant in _deletions(w):
                     out.update(self.fuzzy.get(variant, ()))
