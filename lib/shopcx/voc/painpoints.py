@@ -327,8 +327,12 @@ def sample_by_theme(tagged: pd.DataFrame, themes: list[str], per_theme: int = 3,
 
 
 def top_themes(ranking: pd.DataFrame, n: int = 5) -> list[str]:
-    """The ids of the ``n`` highest ranked themes (unranked, too-small themes left out)."""
-    return list(ranking.loc[ranking["rank"].notna(), "theme"].head(n))
+    """The ids of the ``n`` first themes of the ranking, for charts and verbatims.
+
+    Ranked themes come first; when fewer than ``n`` are ranked, the biggest of the
+    too-small ones fill in (their texts are still worth reading).
+    """
+    return list(ranking["theme"].head(n))
 
 
 def describe_pain_points(ranking: pd.DataFrame, top: int = 3) -> str:
