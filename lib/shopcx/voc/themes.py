@@ -68,6 +68,9 @@ FUZZY_MIN = 7
 # real words one letter apart from a phrase word: never read as its typo
 NOT_TYPOS = frozenset({"shopping", "shipping", "stopping", "chopping", "dropping", "charged", "spending",
                        "changed"})
+# words whose stem would join them to a word of another meaning: matched only as written
+# ("packaging", the wrapping, is not "package", the parcel)
+NOT_STEMMED = frozenset({"packaging", "packagings"})
 # phrases of these languages also apply to a text in the key's language (besides English,
 # which applies everywhere: English words inside Malay, Thai or Indonesian chat are common)
 RELATED = {"id": {"id", "ms"}, "ms": {"ms", "id"}}
@@ -154,7 +157,7 @@ class Phrase:
         if pattern[-1] == "*":
             return word.startswith(pattern[:-1])
         pattern_stem = self.stems[pattern]
-        if (pattern_stem is not None and len(word) >= STEM_MIN
+        if (pattern_stem is not None and len(word) >= STEM_MIN and word not in NOT_STEMMED
                 and stem(word, self.language) == pattern_stem):
             return True
         return (len(pattern) >= FUZZY_MIN and abs(len(word) - len(pattern)) <= 1
@@ -299,7 +302,7 @@ class _Index:
         if hit is None:
             out: set[Phrase] = set(self.exact.get(w, ()))
             out.update(self.prefix.get(w[:3], ()))
-            if len(w) >= STEM_MIN:
+            if len(w) >= STEM_MIN and w not in NOT_STEMMED:
                 for lang in self.stem_languages:
                     out.update(self.stems.get((STEMMERS[lang], stem(w, lang)), ()))
             if len(w) >= FUZZY_MIN - 1:
