@@ -84,3 +84,29 @@ def test_parallel_chunks_equal_one_process(tmp_path: Path) -> None:
     assert rows1 == rows2 == 54 and report1 == report2
     assert one.read_text() == two.read_text()
     assert pd.read_csv(two)["id"].tolist() == list(range(54))
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "the file is empty; a CSV with a header row is needed"),
+    ("text,lang\nNão chegou,pt\n".encode("latin-1"),
+     "not UTF-8 text (byte 0xe3 at position 11, line 2); save it as UTF-8"),
+    (b"text,lang,text\na,en,b\n", "column 'text' appears twice in the header (columns 1 and 3)"),
+])
+def test_tag_bad_input_files(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                             content: bytes, message: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(content)
+    code = main(["tag", "--input", str(path), "--text-column", "text",
+                 "--out", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and str(path) in err
+    assert "Traceback" not in err and not (tmp_path / "out.csv").exists()
+
+
+def test_tag_reads_excel_utf8_with_bom(tmp_path: Path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufefftext\nRefund belum masuk\n".encode())
+    out = tmp_path / "out.csv"
+    assert main(["tag", "--input", str(path), "--text-column", "text", "--language", "id",
+                 "--out", str(out)]) == 0
+    assert pd.read_csv(out)["themes"].tolist() == ["refund/slow"]

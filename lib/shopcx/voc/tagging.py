@@ -168,10 +168,10 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
     from multiprocessing import get_context
 
     from shopcx.files import write_atomic
+    from shopcx.voc.labels import check_csv
 
     source = Path(input_path)
-    if not source.is_file():
-        raise InputError(f"input file {source} not found")
+    check_csv(source)  # missing, empty, not UTF-8, a column named twice: a clear error
     taxonomy = load_taxonomy(taxonomy_path)  # checked here: a bad file fails before any work
     models = [str(p) for p in model_paths]
     _init_worker(taxonomy_path, models)  # this process tags a file of one chunk itself
