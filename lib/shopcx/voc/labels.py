@@ -103,7 +103,7 @@ def read_labelled(path: str | Path, text_column: str = "text") -> pd.DataFrame:
     check_csv(path, "labelled file")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except pd.errors.ParserError as exc:
         raise InputError(f"{path}: not a readable CSV file ({exc})") from exc
     if text_column not in frame.columns:
         raise InputError(f"{path}: column {text_column!r} not found; "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,11 @@ def _vectorizers() -> tuple[Any, Any]:
     return (HashingVectorizer(analyzer="word", ngram_range=(1, 2),
                               token_pattern=r"(?u)[^\W_]+", **common),
             HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), **common))
+
+
+@lru_cache(maxsize=1)
+def _word_analyzer() -> Any:
+    return _vectorizers()[0].build_analyzer()
 
 
 def featurize(texts: list[str], rule_tops: list[set[str]] | None = None) -> Any:
@@ -84,28 +90,29 @@ class TextModel:
     def uses_rules(self) -> bool:
         return self.kind == "themes"
 
-    def _dense(self, k: int, width: int) -> np.ndarray:
-        w = np.zeros(width, dtype=np.float32)
-        idx, val = self.weights[k]
-        w[idx] = val
-        return w
+    def _matrix(self) -> np.ndarray:
+        """The weights as a dense (features x heads) matrix, built once."""
+        cached = self.__dict__.get("_dense")
+        if cached is None:
+            width = 2 * BUCKETS + (len(TOP_THEMES) if self.uses_rules else 0)
+            cached = np.zeros((width, len(self.heads)), dtype=np.float32)
+            for k, (idx, val) in enumerate(self.weights):
+                cached[idx, k] = val
+            self.__dict__["_dense"] = cached
+        return cached
 
     def probabilities(self, texts: list[str], rule_tops: list[set[str]] | None = None
                       ) -> np.ndarray:
         """Probability per text (rows) and head (columns)."""
         x = featurize(texts, rule_tops if self.uses_rules else None)
-        w = np.stack([self._dense(k, x.shape[1]) for k in range(len(self.heads))], axis=1)
-        z = x @ w + np.asarray(self.intercepts, dtype=np.float32)
+        z = x @ self._matrix() + np.asarray(self.intercepts, dtype=np.float32)
         return 1.0 / (1.0 + np.exp(-np.asarray(z)))
 
     def top_terms(self, text: str, head: str, n: int = 3) -> list[str]:
         """The words of a text that pushed it most towards a head (for explanations)."""
-        k = self.heads.index(head)
-        idx, val = self.weights[k]
-        weight = dict(zip(idx.tolist(), val.tolist(), strict=True))
-        words, _ = _vectorizers()
-        terms = set(words.build_analyzer()(normalize(text)))
-        scored = sorted(((weight.get(_word_index(t), 0.0), t) for t in terms), reverse=True)
+        column = self._matrix()[:, self.heads.index(head)]  # word features come first
+        terms = set(_word_analyzer()(normalize(text)))
+        scored = sorted(((float(column[_word_index(t)]), t) for t in terms), reverse=True)
         return [t for w, t in scored[:n] if w > 0]
 
     def save(self, path: str | Path) -> Path:

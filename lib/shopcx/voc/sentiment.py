@@ -190,10 +190,14 @@ def score_sentiment(text: str | None, language: str | None = None, rating: Any =
 MODEL_OF = {"ms": "id"}
 
 
-@lru_cache(maxsize=8)
 def shipped_model(language: str) -> Any:
     """The shipped sentiment model for a language (``MODEL_OF`` applied), or None."""
-    path = MODELS / f"sentiment_{MODEL_OF.get(language, language)}.npz"
+    return _load_shipped(MODEL_OF.get(language, language))
+
+
+@lru_cache(maxsize=8)
+def _load_shipped(code: str) -> Any:
+    path = MODELS / f"sentiment_{code}.npz"
     if not path.is_file():
         return None
     from shopcx.voc.model import load_model
@@ -223,12 +227,13 @@ def score_sentiments(texts: Sequence[Any], languages: Sequence[str | None],
     """
     ratings = list(ratings) if ratings is not None else [None] * len(texts)
     out: list[tuple[float, str] | None] = [None] * len(texts)
+    readers = {lang: _model_for(lang, models) for lang in set(languages)}
     by_language: dict[str, list[int]] = {}
     for i, (text, lang) in enumerate(zip(texts, languages, strict=True)):
-        if isinstance(text, str) and text.strip() and _model_for(lang, models)[0] is not None:
+        if isinstance(text, str) and text.strip() and readers[lang][0] is not None:
             by_language.setdefault(lang, []).append(i)
     for lang, rows in by_language.items():
-        model, label = _model_for(lang, models)
+        model, label = readers[lang]
         p = model.probabilities([texts[i] for i in rows])[:, 0]
         for i, prob in zip(rows, p, strict=True):
             out[i] = (float(2 * prob - 1), label)

@@ -172,9 +172,12 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
 
     source = Path(input_path)
     check_csv(source)  # missing, empty, not UTF-8, a column named twice: a clear error
+    from shopcx.voc.model import load_model
+
     taxonomy = load_taxonomy(taxonomy_path)  # checked here: a bad file fails before any work
     models = [str(p) for p in model_paths]
-    _init_worker(taxonomy_path, models)  # this process tags a file of one chunk itself
+    # this process tags the first chunks itself when the file is small
+    _WORKER.update(taxonomy=taxonomy, models=[load_model(p) for p in models])
     workers = workers or min(4, os.cpu_count() or 1)
     target = Path(output_path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -190,7 +193,7 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
             def write(tagged: pd.DataFrame) -> None:
                 nonlocal rows
-                tagged.to_csv(handle, index=False, header=rows == 0 and not handle.tell())
+                tagged.to_csv(handle, index=False, header=rows == 0)
                 rows += len(tagged)
                 report.update(tagged.attrs.get("languages", {}))
 
@@ -274,9 +277,10 @@ def train_csv(labelled_path: str | Path, model_path: str | Path, text_column: st
                              f"{', '.join(unknown)} (row {row + 2}: "
                              f"{frame['themes'].iloc[row]!r}); themes are the taxonomy's "
                              "top-level or top/sub ids")
-        tagged = tag_texts(texts, given, None, taxonomy)
+        langs, _ = detect_languages(texts, given)
         model = train_themes([t or "" for t in texts], labels,
-                             [_tops(ms) for ms in tagged.matches])
+                             [_tops(taxonomy.tag(t, lang))
+                              for t, lang in zip(texts, langs, strict=True)])
     else:
         raise InputError(f"--kind must be themes or sentiment, not {kind!r}")
     model.meta["trained_on"] = Path(labelled_path).name

@@ -100,6 +100,10 @@ def stem(word: str, language: str) -> str | None:
     algorithm = STEMMERS.get(language)
     if algorithm is None or len(word) < STEM_MIN or word.endswith("*"):
         return None
+    return _stem(word, algorithm)
+
+
+def _stem(word: str, algorithm: str) -> str:
     key = (algorithm, word)
     hit = _STEMS.get(key)
     if hit is None:
@@ -269,7 +273,7 @@ class _Index:
         self.exact: dict[str, list[Phrase]] = defaultdict(list)
         self.prefix: dict[str, list[Phrase]] = defaultdict(list)  # keyed by 3 first letters
         self.fuzzy: dict[str, list[Phrase]] = defaultdict(list)   # keyed by deletion variants
-        self.stems: dict[tuple[str, str], list[Phrase]] = defaultdict(list)  # (language, stem)
+        self.stems: dict[tuple[str, str], list[Phrase]] = defaultdict(list)  # (algorithm, stem)
         self.always: list[Phrase] = []
         self.thai: list[Phrase] = []
         for p in set(phrases):
@@ -289,10 +293,7 @@ class _Index:
                     for variant in _deletions(first):
                         self.fuzzy[variant].append(p)
 
-        # one stemming per algorithm (Malay uses the Indonesian stemmer): a language each
-        algorithms = {algo for algo, _ in self.stems}
-        self.stem_languages = sorted({lang for lang, algo in STEMMERS.items()
-                                      if algo in algorithms and lang != "ms"})
+        self.algorithms = sorted({algo for algo, _ in self.stems})  # ms and id share one
 
         self._by_word: dict[str, tuple[Phrase, ...]] = {}
 
@@ -303,8 +304,8 @@ class _Index:
             out: set[Phrase] = set(self.exact.get(w, ()))
             out.update(self.prefix.get(w[:3], ()))
             if len(w) >= STEM_MIN and w not in NOT_STEMMED:
-                for lang in self.stem_languages:
-                    out.update(self.stems.get((STEMMERS[lang], stem(w, lang)), ()))
+                for algo in self.algorithms:
+                    out.update(self.stems.get((algo, _stem(w, algo)), ()))
             if len(w) >= FUZZY_MIN - 1:
                 for variant in _deletions(w):
                     out.update(self.fuzzy.get(variant, ()))
@@ -365,10 +366,8 @@ class Taxonomy:
         if not subs and not others:  # "seller" or "app" name the topic only when alone
             others = {t.id: m for t in self.themes.values()
                       if t.mentions and (m := t.match_other(found, alone=True))}
-        chosen = {m.theme for m in subs} | set(others)
         by_id = {m.theme: m for m in subs} | others
-        out = [by_id[k] for k in self.themes if k in chosen]
-        return out
+        return [by_id[k] for k in self.themes if k in by_id]
 
     def owners(self) -> dict[str, str]:
         return {k: t.owner for k, t in self.themes.items()}
@@ -454,18 +453,18 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
             if not isinstance(unless, list) or not set(unless) <= set(TOP_THEMES):
                 raise InputError(f"{wo}.unless: expected a list of top-level themes")
             mentions = spec.get("mentions")
-            if not isinstance(mentions, list) or not mentions:
+            if (not isinstance(mentions, list) or not mentions
+                    or not all(isinstance(r, dict) for r in mentions)):
                 raise InputError(f"{wo}.mentions: expected a list of rule sets "
                                  "(each with any/all/none)")
+            default_alone = bool(spec.get("alone", False))
             themes[f"{top}/other"] = Theme(
                 id=f"{top}/other", top=top, label=str(spec.get("label") or f"Other {top}"),
                 top_label=top_label, owner=spec["owner"], action=str(spec.get("action") or ""),
                 unless=tuple(unless),
                 mentions=[Theme(id=f"{top}/other", top=top, label="", top_label="", owner="",
-                                action="", alone=bool(r.get("alone", spec.get("alone", False)))
-                                if isinstance(r, dict) else False,
-                                **_rules({k: v for k, v in r.items() if k != "alone"}
-                                         if isinstance(r, dict) else r,
+                                action="", alone=bool(r.get("alone", default_alone)),
+                                **_rules({k: v for k, v in r.items() if k != "alone"},
                                          f"{wo}.mentions[{i}]"))
                           for i, r in enumerate(mentions)])
     if not themes:
