@@ -109,9 +109,13 @@ def test_a_sellers_out_of_stock_burst_is_the_seller_not_its_carrier() -> None:
     top = r["drivers_table"].iloc[0]
     assert (top["dimension"], top["key"]) == ("seller_id", "S1")
     assert not top["noise"]
-    # 100/1090 - 10/250 = 0.0917... of S1's rate; the change is 130/1090 - 40/1000
+    # the change is 130/1090 - 40/1000; S1's contribution is its cancellations' share
+    # 100/1090 - 10/1000, less its share shift (340/1090 - 250/1000) times the market's
+    # mean rate (40/1000 + 130/1090) / 2: a share shift at the mean rate explains nothing
     assert r["change"] == pytest.approx(130 / 1090 - 0.04)
-    assert top["contribution"] == pytest.approx(100 / 1090 - 10 / 1000)
+    centre = (40 / 1000 + 130 / 1090) / 2
+    assert top["contribution"] == pytest.approx(
+        100 / 1090 - 10 / 1000 - (340 / 1090 - 250 / 1000) * centre)
     seg = r["all_segments"].set_index(["dimension", "key"])
     assert seg.loc[("carrier", "A"), "redundant_with"] == "seller_id=S1"
     assert "A" not in set(r["drivers_table"].query("dimension == 'carrier'")["key"])
@@ -206,9 +210,55 @@ def test_ratio_decomposition_uses_poisson_variance() -> None:
     d = decompose(b, c, kind="ratio").set_index("key")
     assert d.loc["A", "contribution"] == pytest.approx(0.2)
     assert d.loc["A", "mix_effect"] == pytest.approx(0.0)
-    # var = ((.5 + .5) / 2)^2 x (0.1 / 100 + 0.5 / 100) = 0.0015
-    half = 1.959964 * np.sqrt(0.0015)
+    # contribution = 50/200 - 10/200 (no share moved). Variance per month: Poisson for
+    # A's contacts with z^2/2 = 1.9207 pseudo-contacts, plus its share of orders
+    # (multinomial) times its rate's distance from the mean rate (0.1 + 0.3) / 2:
+    # October (10 + 1.9207 + 100 x 0.5 x (0.1 - 0.2)^2) / 200^2, November with 50 and 0.5
+    k = 1.959964 ** 2 / 2
+    var = (10 + k + 100 * 0.5 * 0.01 + 50 + k + 100 * 0.5 * 0.09) / 200 ** 2
+    half = 1.959964 * np.sqrt(var)
+    assert half == pytest.approx(0.081310, abs=1e-6)
     assert d.loc["A", "ci_high"] - d.loc["A", "contribution"] == pytest.approx(half)
+
+
+def test_intervals_stay_open_at_zero_and_all_and_mix_carries_variance() -> None:
+    # A: 0 of 40 both months; B: 40 of 40 both months; C grows from 20 to 60 orders,
+    # always 50% cancelled: a pure mix effect that must still have sampling variance
+    b = pd.DataFrame({"key": ["A", "B", "C"], "x": [0, 40, 10], "n": [40, 40, 20]})
+    c = pd.DataFrame({"key": ["A", "B", "C"], "x": [0, 40, 30], "n": [40, 40, 60]})
+    d = decompose(b, c).set_index("key")
+    z2 = 1.959964 ** 2
+    # A: contribution 0. Variance per month (N = 100, then 140 orders): its rate,
+    # 0 of 40 smoothed to p~ = (0 + z2/2) / (40 + z2), as (40 + z2) p~ (1 - p~), plus its
+    # share of orders, 40 (1 - 40/N) (0 - R)^2 with R the mean overall rate
+    # (50/100 + 70/140) / 2 = 0.5; all over N^2
+    p = (z2 / 2) / (40 + z2)
+    var_a = sum(((40 + z2) * p * (1 - p) + 40 * (1 - 40 / n) * 0.25) / n ** 2
+                for n in (100, 140))
+    # A never cancels and its share fell 40% -> 28.6%: a mix effect centred on R
+    assert d.loc["A", "contribution"] == pytest.approx((40 / 140 - 40 / 100) * (0 - 0.5))
+    half = d.loc["A", "ci_high"] - d.loc["A", "contribution"]
+    assert half == pytest.approx(1.959964 * np.sqrt(var_a)) and half > 0.05
+    assert d.loc["B", "ci_high"] - d.loc["B", "ci_low"] > 0.05  # 40 of 40: not zero width
+    # C: rate 50% -> 50%, share 20% -> 43%, at the market's mean rate (50%): its growth
+    # explains nothing, but the interval of that zero is not zero
+    assert d.loc["C", "contribution"] == pytest.approx(0.0)
+    assert d.loc["C", "rate_effect"] == pytest.approx(0.0)
+    assert d.loc["C", "ci_high"] - d.loc["C", "ci_low"] > 0.1
+
+
+def test_small_and_absent_segments_are_not_drivers() -> None:
+    # S-big 400 orders in both months; a one-order seller with its only order cancelled
+    # in November; a seller with 40 orders in October that is absent in November
+    b = pd.DataFrame({"key": ["big", "gone"], "x": [20, 8], "n": [400, 40]})
+    c = pd.DataFrame({"key": ["big", "one"], "x": [20, 1], "n": [400, 1]})
+    d = decompose(b, c).set_index("key")
+    assert not d.loc["one", "supported"] and d.loc["one", "noise"]
+    assert d.loc["one", "contribution"] == pytest.approx(1 / 401)
+    assert d.loc["one", "ci_low"] < 0 < d.loc["one", "ci_high"]
+    assert np.isnan(d.loc["one", "baseline_value"])  # n/a, not 100%
+    assert np.isnan(d.loc["gone", "current_value"]) and d.loc["gone", "baseline_value"] == 0.2
+    assert d.loc["gone", "supported"]  # 40 orders, 8 cancelled
 
 
 def test_contacts_per_order_on_the_tiny_fixture(tiny: dict) -> None:

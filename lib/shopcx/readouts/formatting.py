@@ -7,6 +7,7 @@ numbers the same way (rates as percentages, counts with thousands separators).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -140,6 +141,8 @@ def print_explanation(doc: dict[str, Any], console: Console | None = None) -> No
                 f"{r['baseline_share']:.1%} → {r['current_share']:.1%}",
                 f"{change(r['ci_low'])}..{change(r['ci_high'])}", note)
         console.print(table)
+    for line in scope_notes(doc, change):
+        console.print(line)
     rows = doc.get("breakdown", [])[:8]
     if rows:
         table = Table(title="what kind of cancellations moved", title_justify="left")
@@ -151,3 +154,25 @@ def print_explanation(doc: dict[str, Any], console: Console | None = None) -> No
                           "" if r["share_of_change"] is None else f"{r['share_of_change']:.0%}",
                           f"{r['baseline_share']:.1%} → {r['current_share']:.1%}")
         console.print(table)
+
+
+def scope_notes(doc: dict[str, Any], change: Callable[[float | None], str]) -> list[str]:
+    """One sentence per dimension with a scope, a shortened window, or left out."""
+    lines = []
+    support = doc.get("min_support")
+    if support:
+        lines.append(f"Segments need {support['units']} orders (or requests) and "
+                     f"{support['events']} events over the two periods to be drivers.")
+    for d in doc.get("dimensions", []):
+        name = d["dimension"].replace("_", " ")
+        if not d["used"]:
+            lines.append(f"{name}: {d['reason']}.")
+        elif d.get("share_in_scope"):
+            b, c = (f"{v:.0%}" if v is not None else "n/a" for v in d["share_in_scope"])
+            outside = (None if doc.get("change") is None or d.get("explained") is None
+                       else doc["change"] - d["explained"])
+            lines.append(f"{name} describes {d['scope']} ({b} → {c} of them); "
+                         f"{change(outside)} of the change lies outside that scope.")
+        elif d.get("window_days") and d.get("reason") and "shortened" in d["reason"]:
+            lines.append(f"{name}: {d['reason']}.")
+    return lines

@@ -55,7 +55,7 @@ metric itself rather than a group of orders.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
@@ -76,12 +76,23 @@ from shopcx.metrics.facts import (
 )
 from shopcx.metrics.segments import with_buyer_segment
 from shopcx.metrics.stats import Z95, benjamini_hochberg
+from shopcx.rootcause.dimensions import DIMENSIONS, LOOKBACK_DAYS, UNKNOWN, segment_window
 
-__all__ = ["EXPLAINABLE", "decompose", "explain", "explain_to_dict"]
+__all__ = ["EXPLAINABLE", "MIN_EVENTS", "MIN_SURPRISE", "MIN_UNITS", "decompose", "explain",
+           "explain_to_dict"]
 
 ORDER_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier",
                     "seller_id", "buyer_segment")
 CANCEL_DIMENSIONS = ("cancel_reason", "cancel_stage")
+
+MIN_UNITS = 30
+"""Units (orders or requests) a segment needs over both periods to be tested."""
+MIN_EVENTS = 5
+"""Events (cancellations, contacts, approvals) a segment needs over both periods."""
+MIN_SURPRISE = 0.10
+"""Share of the change a driver must push beyond its share of units."""
+OUTSIDE = "(outside scope)"
+"""The key of a scoped dimension's row for the change among units outside its scope."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class _Metric:
     unit_filter: Any = None
     kind: str = "proportion"  # or "ratio": a count per unit (Poisson variance)
     contacts: tuple[str, ...] | None = None  # contact reasons counted per order
+    stages: tuple[str, ...] | None = None  # the cancel stages its events happen at
 
 
 def _metrics() -> dict[str, _Metric]:
@@ -109,22 +121,55 @@ def _metrics() -> dict[str, _Metric]:
             "orders", lambda t, i=i: (t.cancel_initiator == i).fill_null(False))
     for s in STAGES:
         m[f"cancel_exit_{s}"] = _Metric(
-            "orders", lambda t, s=s: (t.cancel_stage == s).fill_null(False))
+            "orders", lambda t, s=s: (t.cancel_stage == s).fill_null(False), stages=(s,))
     return m
 
 
 EXPLAINABLE = _metrics()
 """The metrics ``explain`` decomposes (rates over orders or over buyer requests)."""
 
+_PSEUDO = Z95 ** 2 / 2  # Agresti-Coull pseudo-count of events
+
+
+def _period_variance(x: Any, n: Any, total: float, centre: float, kind: str) -> np.ndarray:
+    """Sampling variance of a segment's centred contribution in one period,
+    ``Σ_{i in s} (f_i − R̄) / N`` for the ``n`` of ``N`` units in the segment.
+
+    By the law of total variance: the segment's own rate (binomial, or Poisson
+    for counts per unit, with ``z²/2`` pseudo-events so it is never zero at 0
+    of n or n of n) plus its share of units (multinomial), weighted by how far
+    its rate is from the centre ``R̄``.
+    """
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    if not total:
+        return np.zeros_like(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(n > 0, x / np.where(n > 0, n, 1), 0.0)
+        if kind == "ratio":
+            within = x + _PSEUDO
+        else:
+            smoothed = (x + _PSEUDO) / (n + 2 * _PSEUDO)
+            within = (n + 2 * _PSEUDO) * smoothed * (1 - smoothed)
+    share = n * (1 - n / total) * (r - centre) ** 2
+    return (within + share) / total ** 2
+
+
+def _p_value(estimate: Any, se: Any) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, np.abs(estimate) / se, np.where(np.abs(estimate) > 1e-12,
+                                                              np.inf, 0.0))
+    return 2 * norm.sf(z)
+
 
 def decompose(baseline: pd.DataFrame, current: pd.DataFrame,
-              kind: str = "proportion") -> pd.DataFrame:
+              kind: str = "proportion", centred: bool = True) -> pd.DataFrame:
     """Rate/mix decomposition of one dimension from per-segment counts.
 
     ``baseline`` and ``current`` have columns ``key``, ``x`` (numerator) and
-    ``n`` (denominator). Returns one row per segment with shares, rates,
-    effects, ``contribution``, its interval and ``effect``; contributions add
-    up to the change of the overall rate.
+    ``n`` (denominator). Returns one row per segment with shares, rates
+    (NaN in a period without units), effects, ``contribution``, its interval,
+    ``effect`` and ``supported``; contributions add up to the change of the
+    overall rate.
 
     >>> b = pd.DataFrame({"key": ["a", "b"], "x": [5, 5], "n": [50, 50]})
     >>> c = pd.DataFrame({"key": ["a", "b"], "x": [20, 5], "n": [50, 50]})
@@ -137,37 +182,43 @@ def decompose(baseline: pd.DataFrame, current: pd.DataFrame,
     n0, n1 = t["n_0"].sum(), t["n_1"].sum()
     w0 = t["n_0"] / n0 if n0 else t["n_0"] * 0.0
     w1 = t["n_1"] / n1 if n1 else t["n_1"] * 0.0
-    r0 = (t["x_0"] / t["n_0"]).where(t["n_0"] > 0)
-    r1 = (t["x_1"] / t["n_1"]).where(t["n_1"] > 0)
-    r0, r1 = r0.fillna(r1).fillna(0.0), r1.fillna(r0).fillna(0.0)
+    v0 = (t["x_0"] / t["n_0"]).where(t["n_0"] > 0)
+    v1 = (t["x_1"] / t["n_1"]).where(t["n_1"] > 0)
+    r0, r1 = v0.fillna(v1).fillna(0.0), v1.fillna(v0).fillna(0.0)
+    overall = [t[f"x_{p}"].sum() / t[f"n_{p}"].sum() for p in (0, 1) if t[f"n_{p}"].sum()]
+    centre = float(np.mean(overall)) if overall and centred else 0.0
     rate = (r1 - r0) * (w0 + w1) / 2
-    mix = (w1 - w0) * (r0 + r1) / 2
+    mix = (w1 - w0) * ((r0 + r1) / 2 - centre)
     out = pd.DataFrame({"key": t["key"], "baseline_share": w0, "current_share": w1,
-                        "baseline_value": r0, "current_value": r1, "rate_effect": rate,
+                        "baseline_value": v0, "current_value": v1, "rate_effect": rate,
                         "mix_effect": mix, "contribution": rate + mix,
                         "baseline_orders": t["n_0"], "current_orders": t["n_1"]})
-    s0, s1 = (r0, r1) if kind == "ratio" else (r0 * (1 - r0), r1 * (1 - r1))  # Poisson
-    var = ((w0 + w1) / 2) ** 2 * (s0 / t["n_0"].where(t["n_0"] > 0)
-                                  + s1 / t["n_1"].where(t["n_1"] > 0)).fillna(0.0)
-    se = np.sqrt(var)
+    se = np.sqrt(_period_variance(t["x_0"], t["n_0"], n0, centre, kind)
+                 + _period_variance(t["x_1"], t["n_1"], n1, centre, kind))
     out["ci_low"], out["ci_high"] = out["contribution"] - Z95 * se, out["contribution"] + Z95 * se
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, out["contribution"].abs() / se, np.where(
-            out["contribution"].abs() > 0, np.inf, 0.0))
-    out["p_value"] = 2 * norm.sf(z)
-    out["noise"] = (out["ci_low"] <= 0) & (out["ci_high"] >= 0)
+    out["p_value"] = _p_value(out["contribution"].to_numpy(), se)
+    out["supported"] = ((t["n_0"] + t["n_1"] >= MIN_UNITS)
+                        & (t["x_0"] + t["x_1"] >= MIN_EVENTS)).to_numpy()
+    out["noise"] = ~out["supported"] | ((out["ci_low"] <= 0) & (out["ci_high"] >= 0))
     out["effect"] = np.select([rate.abs() > 2 * mix.abs(), mix.abs() > 2 * rate.abs()],
                               ["rate", "mix"], "both")
     return out
 
 
-def _units(source: Any, metric: str, market: str, start: Any, end: Any) -> ibis.Table:
+def _units(source: Any, metric: str, market: str, start: Any, end: Any,
+           lookback: int | None) -> ibis.Table:
     spec = EXPLAINABLE[metric]
     p = parse_period(start, end)
-    facts = source.kept(  # shared by every metric explained for this period
-        ("segmented-order-facts", market.upper(), p.start, p.end),
-        lambda: with_buyer_segment(source, order_facts(source, market, p.start, p.end),
-                                   market, p.start))
+
+    def build() -> ibis.Table:
+        facts = order_facts(source, market, p.start, p.end)
+        if lookback is None:
+            return facts.mutate(buyer_segment=ibis.literal(None, type="string"))
+        return with_buyer_segment(source, facts, market, p.start, lookback)
+
+    # shared by every metric explained for this period
+    facts = source.kept(("segmented-order-facts", market.upper(), p.start, p.end, lookback),
+                        build)
     if spec.contacts is not None:  # contacts of the period about each order
         c = period_contacts(source, market, start, end)
         if spec.contacts:
@@ -178,7 +229,7 @@ def _units(source: Any, metric: str, market: str, start: Any, end: Any) -> ibis.
     if spec.unit == "requests":
         r = request_facts(source, facts)
         dims = facts.select("order_id", *ORDER_DIMENSIONS, *CANCEL_DIMENSIONS)
-        units = r.select("request_id", "order_id", "outcome").join(dims, "order_id")
+        units = r.select("request_id", "order_id", "outcome", "stage").join(dims, "order_id")
     else:
         units = facts
     if spec.unit_filter is not None:
@@ -197,11 +248,11 @@ def _counts(source: Any, units: ibis.Table, groups: list[tuple[str, ...]]
             ) -> list[pd.DataFrame]:
     """Flagged units ``x`` and units ``n`` per segment of each group of dimensions
     (one statement for all groups; ``()`` is the total). Each frame has ``key``
-    (values joined by ``SEP``; null as "(none)"), ``x`` and ``n``."""
+    (values joined by ``SEP``; null as ``(unknown)``), ``x`` and ``n``."""
     out = []
     for dims, t in zip(groups, source.aggregate_each(units, groups, x=ibis._._flag.sum(),
                                                      n=ibis._.count()), strict=True):
-        values = t[list(dims)].fillna("(none)")
+        values = t[list(dims)].fillna(UNKNOWN)
         key = ([SEP.join(map(str, v)) for v in values.itertuples(index=False)] if dims
                else [""] * len(t))
         out.append(pd.DataFrame({"key": pd.Series(key, dtype=object),
@@ -218,47 +269,92 @@ def _variance(x: Any, n: Any, kind: str) -> Any:
         return np.where(n > 0, x * (1 - x / np.where(n > 0, n, 1)), 0.0)
 
 
-def _surprise(t: pd.DataFrame, totals: dict[str, tuple[float, float]], change: float,
-              kind: str) -> pd.DataFrame:
-    """Surprise (contribution beyond the proportional share), its standard error, p-value."""
-    (x0_all, n0_all), (x1_all, n1_all) = totals["baseline"], totals["current"]
+@dataclass
+class _Frame:
+    """The units a group of dimensions is decomposed over: all, or a dimension's scope.
+
+    ``totals`` per period (events, units) of the frame; ``scale`` turns the
+    frame's points into headline points (its mean share of all units).
+    """
+
+    totals: dict[str, tuple[float, float]]
+    scale: float = 1.0
+    change: float = field(init=False)
+    centre: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        (x0, n0), (x1, n1) = self.totals["baseline"], self.totals["current"]
+        self.change = (x1 / n1 if n1 else 0.0) - (x0 / n0 if n0 else 0.0)
+        rates = [x / n for x, n in ((x0, n0), (x1, n1)) if n]
+        self.centre = sum(rates) / len(rates) if rates else 0.0
+
+    def share(self, row: Any) -> float:
+        """Mean share of the frame's units in a segment (row with ``n_0``, ``n_1``)."""
+        (_, n0), (_, n1) = self.totals["baseline"], self.totals["current"]
+        return ((row["n_0"] / n0 if n0 else 0.0) + (row["n_1"] / n1 if n1 else 0.0)) / 2
+
+    def points(self, row: Any) -> float:
+        """A segment's contribution in the frame's own points (rate effect plus mix
+        effect centred on the frame's mean rate)."""
+        (_, n0), (_, n1) = self.totals["baseline"], self.totals["current"]
+        moved = (row["n_1"] / n1 if n1 else 0.0) - (row["n_0"] / n0 if n0 else 0.0)
+        return ((row["x_1"] / n1 if n1 else 0.0) - (row["x_0"] / n0 if n0 else 0.0)
+                - moved * self.centre)
+
+
+def _surprise(t: pd.DataFrame, frame: _Frame, kind: str) -> pd.DataFrame:
+    """Surprise (contribution beyond the proportional share), its standard error, p-value.
+
+    In frame points, ``surprise = contribution − w̄ × change``; its variance is
+    approximately ``(1 − w̄)²`` times the segment's plus ``w̄²`` times the rest's.
+    """
     x0, n0, x1, n1 = (t[c].to_numpy(float) for c in ("x_0", "n_0", "x_1", "n_1"))
-    w = ((n0 / n0_all if n0_all else 0 * n0) + (n1 / n1_all if n1_all else 0 * n1)) / 2
+    w = frame.share({"n_0": n0, "n_1": n1})
     out = pd.DataFrame(index=t.index)
-    out["surprise"] = t["contribution"].to_numpy() - w * change
+    out["surprise"] = t["contribution"].to_numpy() - w * frame.change
     var = np.zeros(len(t))
-    for x, n, xa, na in ((x0, n0, x0_all, n0_all), (x1, n1, x1_all, n1_all)):
-        if na:
-            var += ((1 - w) ** 2 * _variance(x, n, kind)
-                    + w ** 2 * _variance(xa - x, na - n, kind)) / na ** 2
+    for x, n, (xa, na) in ((x0, n0, frame.totals["baseline"]), (x1, n1, frame.totals["current"])):
+        var += ((1 - w) ** 2 * _period_variance(x, n, na, frame.centre, kind)
+                + w ** 2 * _period_variance(xa - x, na - n, na, frame.centre, kind))
     se = np.sqrt(var)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, out["surprise"].abs() / se,
-                     np.where(out["surprise"].abs() > 1e-12, np.inf, 0.0))
     out["surprise_se"] = se
-    out["surprise_p"] = 2 * norm.sf(z)
+    out["surprise_p"] = _p_value(out["surprise"].to_numpy(), se)
     return out
 
 
-def _table(c0: pd.DataFrame, c1: pd.DataFrame, totals: dict[str, tuple[float, float]],
-           change: float, kind: str) -> pd.DataFrame:
-    """Decomposition of one dimension (or pair) with raw counts and surprise."""
-    d = decompose(c0, c1, kind)
+_SCALED = ("rate_effect", "mix_effect", "contribution", "ci_low", "ci_high", "surprise",
+           "surprise_se")
+
+
+def _table(c0: pd.DataFrame, c1: pd.DataFrame, frame: _Frame, kind: str,
+           centred: bool = True) -> pd.DataFrame:
+    """Decomposition of one dimension (or pair) with raw counts and surprise, in
+    headline points."""
+    d = decompose(c0, c1, kind, centred)
     raw = c0.merge(c1, on="key", how="outer", suffixes=("_0", "_1")).fillna(0.0)
     d = d.merge(raw, on="key", how="left")
-    return pd.concat([d, _surprise(d, totals, change, kind)], axis=1)
+    d = pd.concat([d, _surprise(d, frame, kind)], axis=1)
+    if frame.scale != 1.0:
+        d[list(_SCALED)] = d[list(_SCALED)] * frame.scale
+    return d
 
 
 def _adjust(table: pd.DataFrame, change: float) -> pd.DataFrame:
-    """Benjamini-Hochberg over a family of segments; ``noise`` and ``distinct`` flags."""
+    """Benjamini-Hochberg over the supported segments of a family; ``noise`` and
+    ``distinct`` flags (unsupported segments are never significant)."""
     if table.empty:
         return table.assign(p_adjusted=[], surprise_p_adjusted=[], noise=[], distinct=[])
-    _, table["p_adjusted"] = benjamini_hochberg(table["p_value"].to_numpy())
-    _, table["surprise_p_adjusted"] = benjamini_hochberg(table["surprise_p"].to_numpy())
+    ok = table["supported"].to_numpy(bool)
+    table["p_adjusted"] = benjamini_hochberg(np.where(ok, table["p_value"].to_numpy(float),
+                                                      np.nan))[1]
     table["noise"] = ~(table["p_adjusted"] < 0.05)
+    # the surprise is tested among the segments whose contribution is significant
+    real = ~table["noise"].to_numpy(bool)
+    table["surprise_p_adjusted"] = benjamini_hochberg(
+        np.where(real, table["surprise_p"].to_numpy(float), np.nan))[1]
     direction = 1.0 if change >= 0 else -1.0
-    table["distinct"] = (table["surprise_p_adjusted"] < 0.05) & (
-        direction * table["surprise"] > 0)
+    table["distinct"] = ((table["surprise_p_adjusted"] < 0.05)
+                         & (direction * table["surprise"] >= MIN_SURPRISE * abs(change)))
     return table
 
 
@@ -267,21 +363,40 @@ def _same_way(value: float, change: float) -> bool:
 
 
 class _Overlaps:
-    """Counts of every pair of dimensions, to compare a segment with another."""
+    """Counts of every pair of dimensions, to compare a segment with another.
+
+    Everything is compared within the pair's frame (a scoped dimension's scope),
+    from the pair's own cells and their sums per segment.
+    """
 
     def __init__(self, pairs: dict[tuple[str, str], pd.DataFrame],
-                 totals: dict[str, tuple[float, float]], change: float, kind: str) -> None:
-        self.pairs, self.totals, self.change, self.kind = pairs, totals, change, kind
+                 frames: dict[tuple[str, str], _Frame], change: float, kind: str) -> None:
+        self.pairs, self.frames, self.change, self.kind = pairs, frames, change, kind
+        self._margins: dict[tuple[str, str], list[pd.DataFrame]] = {}
 
-    def cell(self, a: pd.Series, b: pd.Series) -> pd.Series | None:
-        if (a["dimension"], b["dimension"]) in self.pairs:
-            t, key = self.pairs[a["dimension"], b["dimension"]], a["key"] + SEP + b["key"]
-        elif (b["dimension"], a["dimension"]) in self.pairs:
-            t, key = self.pairs[b["dimension"], a["dimension"]], b["key"] + SEP + a["key"]
-        else:
-            return None
-        row = t[t["key"] == key]
-        return None if row.empty else row.iloc[0]
+    def margins(self, pair: tuple[str, str]) -> list[pd.DataFrame]:
+        """Per-segment sums of a pair's cells, for each of its two dimensions."""
+        if pair not in self._margins:
+            t = self.pairs[pair]
+            keys = t["key"].str.split(SEP, n=1, expand=True, regex=False)
+            cols = ["x_0", "n_0", "x_1", "n_1"]
+            self._margins[pair] = [t[cols].groupby(keys[i].to_numpy()).sum() for i in (0, 1)]
+        return self._margins[pair]
+
+    def find(self, a: pd.Series, b: pd.Series) -> tuple | None:
+        """The cell of segments ``a`` and ``b``, their sums in its frame, and the frame."""
+        for pair, order in (((a["dimension"], b["dimension"]), (0, 1)),
+                            ((b["dimension"], a["dimension"]), (1, 0))):
+            if pair in self.pairs:
+                t = self.pairs[pair]
+                first, second = (a, b) if order == (0, 1) else (b, a)
+                row = t[t["key"] == first["key"] + SEP + second["key"]]
+                if row.empty:
+                    return None
+                m = self.margins(pair)
+                return (row.iloc[0], m[order[0]].loc[a["key"]], m[order[1]].loc[b["key"]],
+                        self.frames[pair])
+        return None
 
     def _moved_more(self, cell: pd.Series, outer: pd.Series) -> bool:
         """Did the overlap's rate move significantly more (in the change's way) than the rest?"""
@@ -296,81 +411,78 @@ class _Overlaps:
             return False
         return var == 0 or abs(diff) / np.sqrt(var) > Z95
 
-    def _explained_by(self, s: pd.Series, d: pd.Series, cell: pd.Series, c: float) -> bool:
+    def _explained_by(self, s: pd.Series, d: pd.Series, cell: pd.Series, f: _Frame) -> bool:
         """Does ``s`` stand out only through its overlap with ``d``?
 
-        Take ``d``'s orders out of the market: what is left of ``s`` should then
+        Take ``d``'s units out of the frame: what is left of ``s`` should then
         push the remaining change beyond its share by at least a quarter of its
         surprise, or ``s`` is explained by ``d``.
         """
-        if not _same_way(s["surprise"], self.change):
+        w_s, w_d, w_cell = f.share(s), f.share(d), f.share(cell)
+        surprise = f.points(s) - w_s * f.change
+        if not _same_way(surprise, self.change) or w_d >= 1:
             return False
-        (_, n0), (_, n1) = self.totals["baseline"], self.totals["current"]
-        w_cell = ((cell["n_0"] / n0 if n0 else 0.0) + (cell["n_1"] / n1 if n1 else 0.0)) / 2
-        w_s = (s["baseline_share"] + s["current_share"]) / 2
-        w_d = (d["baseline_share"] + d["current_share"]) / 2
-        if w_d >= 1:
-            return False
-        rest_change = self.change - d["contribution"]
-        rest_surprise = (s["contribution"] - c) - (w_s - w_cell) / (1 - w_d) * rest_change
+        rest_change = f.change - f.points(d)
+        rest_surprise = (f.points(s) - f.points(cell)) - (w_s - w_cell) / (1 - w_d) * rest_change
         sign = 1.0 if self.change >= 0 else -1.0
-        return sign * rest_surprise < 0.25 * sign * s["surprise"]
+        return sign * rest_surprise < 0.25 * sign * surprise
 
     def relation(self, s: pd.Series, d: pd.Series) -> str | None:
         """``"reflects"`` when ``s`` only reflects ``d``, ``"reflected"`` for the reverse."""
-        cell = self.cell(s, d)
-        if cell is None:
+        found = self.find(s, d)
+        if found is None:
             return None
-        (_, n0), (_, n1) = self.totals["baseline"], self.totals["current"]
-        c = (cell["x_1"] / n1 if n1 else 0.0) - (cell["x_0"] / n0 if n0 else 0.0)
+        cell, ms, md, f = found
+        c, cs, cd = f.points(cell), f.points(ms), f.points(md)
         if not _same_way(c, self.change):
             return None
-        in_s = c / s["contribution"] >= THETA if _same_way(s["contribution"], self.change) \
-            else False
-        in_d = c / d["contribution"] >= THETA if _same_way(d["contribution"], self.change) \
-            else False
+        if f.scale != 1.0 and not all(  # within a scope: only if both mostly lie inside it
+                _same_way(x["contribution"], self.change)
+                and f.scale * inner / x["contribution"] >= THETA
+                for x, inner in ((s, cs), (d, cd))):
+            return None
+        in_s = _same_way(cs, self.change) and c / cs >= THETA
+        in_d = _same_way(cd, self.change) and c / cd >= THETA
 
         def within(inner: pd.Series) -> bool:
             shares = [cell[f"n_{p}"] / inner[f"n_{p}"] for p in (0, 1) if inner[f"n_{p}"] > 0]
             return bool(shares) and min(shares) >= WITHIN
 
         if in_s and in_d:
-            if within(d):  # also when both are the same orders: keep the higher-ranked
+            if within(md):  # also when both are the same orders: keep the higher-ranked
                 return "reflects"
-            if within(s):
+            if within(ms):
                 return "reflected"
             return None  # a combination of the two: see the combination search
-        if in_s and not self._moved_more(cell, d):
+        if in_s and not self._moved_more(cell, md):
             return "reflects"
-        if self._explained_by(s, d, cell, c):
+        if self._explained_by(ms, md, cell, f):
             return "reflects"
-        if in_d and not self._moved_more(cell, s):
+        if in_d and not self._moved_more(cell, ms):
             return "reflected"
         return None
 
 
-def _combinations(pairs: dict[tuple[str, str], pd.DataFrame], one: pd.DataFrame,
-                  change: float) -> pd.DataFrame:
+def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
     """Two-dimension cells that hold most of both their segments' contributions."""
     found = []
-    by_key = one.set_index(["dimension", "key"]).sort_index()
-    for (a, b), t in pairs.items():
+    sign = 1.0 if change >= 0 else -1.0
+    for (a, b), t in overlaps.pairs.items():
         if t.empty:
             continue
+        f = overlaps.frames[a, b]
         keys = t["key"].str.split(SEP, n=1, expand=True, regex=False)
-        ca = by_key.loc[list(zip([a] * len(t), keys[0], strict=True)), "contribution"].to_numpy()
-        cb = by_key.loc[list(zip([b] * len(t), keys[1], strict=True)), "contribution"].to_numpy()
-        na = by_key.loc[list(zip([a] * len(t), keys[0], strict=True)), ["n_0", "n_1"]].to_numpy()
-        nb = by_key.loc[list(zip([b] * len(t), keys[1], strict=True)), ["n_0", "n_1"]].to_numpy()
+        ma, mb = (m.loc[keys[i].to_numpy()] for i, m in enumerate(overlaps.margins((a, b))))
+        ca, cb = (f.scale * f.points(m).to_numpy() * sign for m in (ma, mb))
         cells = t[["n_0", "n_1"]].to_numpy()
-        sign = 1.0 if change >= 0 else -1.0
         c = t["contribution"].to_numpy() * sign
         with np.errstate(divide="ignore", invalid="ignore"):
-            ok = ((c > 1e-12) & (ca * sign > 1e-12) & (cb * sign > 1e-12)
-                  & (c >= THETA * ca * sign) & (c >= THETA * cb * sign)
-                  & (np.nanmin(np.where(na > 0, cells / na, np.inf), axis=1) < WITHIN)
-                  & (np.nanmin(np.where(nb > 0, cells / nb, np.inf), axis=1) < WITHIN)
-                  & ~t["noise"].to_numpy() & t["distinct"].to_numpy())
+            inside = [np.nanmin(np.where(m[["n_0", "n_1"]].to_numpy() > 0,
+                                         cells / m[["n_0", "n_1"]].to_numpy(), np.inf), axis=1)
+                      for m in (ma, mb)]
+        ok = ((c > 1e-12) & (ca > 1e-12) & (cb > 1e-12) & (c >= THETA * ca) & (c >= THETA * cb)
+              & (inside[0] < WITHIN) & (inside[1] < WITHIN)
+              & ~t["noise"].to_numpy(bool) & t["distinct"].to_numpy(bool))
         if ok.any():
             hit = t[ok].copy()
             hit["dimension"] = a + SEP + b
@@ -386,19 +498,23 @@ def _label(row: pd.Series) -> str:
 
 def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
            change: float, candidates: int = 40) -> pd.DataFrame:
-    """The drivers: segments pushing the change, without redundant ones, by |contribution|.
+    """The drivers: supported segments pushing the change beyond their share, without
+    redundant ones, ranked by |contribution|.
 
     Fills ``one["redundant_with"]`` for the segments left out. Only the
-    ``candidates`` largest are compared with each other (pairwise checks).
+    ``candidates`` most surprising are compared with each other (pairwise checks).
     """
     redundant: dict[tuple[str, str], str] = {}
     for _, combo in combos.iterrows() if not combos.empty else ():
         for parent in combo["parents"]:
             redundant.setdefault(parent, _label(combo))
-    rows = [r for _, r in one.iterrows() if _same_way(r["surprise"], change)]
+    sign = 1.0 if change >= 0 else -1.0
+    rows = [r for _, r in one.iterrows() if r["supported"] and r["key"] != OUTSIDE
+            and _same_way(r["surprise"], change)]
     if not combos.empty:
         rows += [r for _, r in combos.drop(columns="parents").iterrows()]
-    rows.sort(key=lambda r: (-abs(r["contribution"]), r["dimension"], r["key"]))
+    rows.sort(key=lambda r: (r["noise"] or not r["distinct"], -sign * r["surprise"],
+                             r["dimension"], r["key"]))
     kept: list[pd.Series] = []
     for r in rows[:candidates]:
         me = (r["dimension"], r["key"])
@@ -411,7 +527,7 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
                 if rel == "reflects":
                     redundant[me] = _label(d)
                     break
-                if rel == "reflected":
+                if rel == "reflected" and not r["noise"] and r["distinct"]:
                     redundant[d["dimension"], d["key"]] = _label(r)
         if me not in redundant:
             kept.append(r)
@@ -420,11 +536,49 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
     one["redundant_with"] = [redundant.get((d, k)) for d, k in zip(
         one["dimension"], one["key"], strict=True)]
     drivers = pd.DataFrame(kept).reset_index(drop=True) if kept else one.iloc[0:0].copy()
+    if not drivers.empty:
+        drivers = drivers.reindex(drivers["contribution"].abs().sort_values(
+            ascending=False, kind="stable").index)
+    drivers = drivers.reset_index(drop=True)
     significant, distinct = ~drivers["noise"].astype(bool), drivers["distinct"].astype(bool)
     drivers["follows_market"] = significant & ~distinct
     drivers["noise"] = ~(significant & distinct)
     drivers["redundant_with"] = None
     return drivers
+
+
+def _first_order(source: Any, market: str) -> Any:
+    o = source.tables["orders"]
+    return source.execute(o.filter(o.market == market.upper()).created_at.min())
+
+
+def _plan(source: Any, market: str, metric: str, baseline_start: Any,
+          dimensions: tuple[str, ...]) -> tuple[list[dict[str, Any]], int | None]:
+    """Each dimension's scope, null policy and status (used or left out, why)."""
+    spec = EXPLAINABLE[metric]
+    lookback = None
+    plan = []
+    for name in dimensions:
+        dim = DIMENSIONS.get(name)
+        row: dict[str, Any] = {"dimension": name, "scope": "all units", "nulls": "unknown",
+                               "used": True, "reason": None}
+        if dim is not None:
+            row["scope"], row["nulls"] = dim.scope or f"all {spec.unit}", dim.nulls
+            if not dim.applies_to(spec.stages):
+                row["used"] = False
+                row["reason"] = (f"{name} is set at hand-over and every {metric} event "
+                                 "happens before it")
+        if name == "buyer_segment":
+            lookback, why = segment_window(_first_order(source, market), baseline_start,
+                                           LOOKBACK_DAYS)
+            row["reason"], row["used"] = why, lookback is not None
+            row["window_days"] = lookback
+        plan.append(row)
+    return plan, lookback
+
+
+def _scope_column(name: str) -> str:
+    return f"_in_{name}"
 
 
 def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
@@ -439,55 +593,98 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     values in both periods, interval and noise flag; ``all_segments``: every
     segment of every dimension (contributions add up to the change within a
     dimension), with ``redundant_with`` for pruned ones; ``breakdown_table``
-    for cancel reason and stage; ``combinations_table``.
+    for cancel reason and stage; ``combinations_table``; ``dimensions``: each
+    dimension's scope, null policy, and whether it was used (with the reason
+    when not, or the buyer-history window).
     """
     if metric not in EXPLAINABLE:
         raise InputError(f"metric {metric!r} cannot be explained; choose one of "
                          f"{', '.join(EXPLAINABLE)}")
     source = load_source(source)
-    kind = EXPLAINABLE[metric].kind
+    spec = EXPLAINABLE[metric]
+    kind = spec.kind
     b, c = parse_period(*baseline), parse_period(*current)
-    dims = tuple(dimensions or ORDER_DIMENSIONS)
+    plan, lookback = _plan(source, market, metric, b.start, tuple(dimensions or ORDER_DIMENSIONS))
+    dims = tuple(p["dimension"] for p in plan if p["used"])
+    scoped = {d: DIMENSIONS[d] for d in dims if d in DIMENSIONS and DIMENSIONS[d].scope}
     what = CANCEL_DIMENSIONS if dimensions is None and metric.startswith(
         ("cancellation_rate", "cancel_exit", "seller_fault")) else ()
     cols = dims + what
-    ub = _units(source, metric, market, b.start, b.end).select(*cols, "_flag")
-    uc = _units(source, metric, market, c.start, c.end).select(*cols, "_flag")
-    with source.cached(ub) as ub, source.cached(uc) as uc:
-        groups: list[tuple[str, ...]] = [(), *((d,) for d in cols)]
-        if combinations:
-            groups += [(a, bdim) for i, a in enumerate(dims) for bdim in dims[i + 1:]]
-        counted = {name: dict(zip(groups, _counts(source, units, groups), strict=True))
-                   for name, units in (("baseline", ub), ("current", uc))}
-    totals = {}
-    for name, frames in counted.items():
-        row = frames[()]
-        totals[name] = (float(row["x"].sum()), float(row["n"].sum()))
-    one = {d: (counted["baseline"][d,], counted["current"][d,]) for d in cols}
-    pair_counts = {g: (counted["baseline"][g], counted["current"][g])
-                   for g in groups if len(g) == 2}
-    values = {k: (x / n if n else None) for k, (x, n) in totals.items()}
+    pairs_wanted = [(a, bdim) for i, a in enumerate(dims) for bdim in dims[i + 1:]
+                    if not (a in scoped and bdim in scoped)] if combinations else []
+    # groups per frame: all units, and each scoped dimension's units
+    frame_groups: dict[str | None, list[tuple[str, ...]]] = {
+        None: [(), *((d,) for d in cols if d not in scoped),
+               *(p for p in pairs_wanted if not set(p) & set(scoped))]}
+    for name in scoped:
+        frame_groups[name] = [(), (name,), *(p for p in pairs_wanted if name in p)]
+    counted: dict[str, dict[tuple[str | None, tuple[str, ...]], pd.DataFrame]] = {}
+    for period, p in (("baseline", b), ("current", c)):
+        units = _units(source, metric, market, p.start, p.end, lookback)
+        units = units.mutate(**{_scope_column(n): d.in_scope(units, spec.unit)
+                                for n, d in scoped.items()})
+        units = units.select(*cols, "_flag", *(_scope_column(n) for n in scoped))
+        counted[period] = {}
+        with source.cached(units) as u:
+            for frame, groups in frame_groups.items():
+                rows = u if frame is None else u.filter(u[_scope_column(frame)])
+                for g, t in zip(groups, _counts(source, rows, groups), strict=True):
+                    counted[period][frame, g] = t
+
+    def totals(frame: str | None) -> dict[str, tuple[float, float]]:
+        return {k: (float(v[frame, ()]["x"].sum()), float(v[frame, ()]["n"].sum()))
+                for k, v in counted.items()}
+
+    everything = _Frame(totals(None))
+    (_, n0), (_, n1) = everything.totals["baseline"], everything.totals["current"]
+    frames: dict[str | None, _Frame] = {None: everything}
+    for name in scoped:
+        t = totals(name)
+        share = ((t["baseline"][1] / n0 if n0 else 0.0) + (t["current"][1] / n1 if n1 else 0.0)) / 2
+        frames[name] = _Frame(t, scale=share)
+    values = {k: (x / n if n else None) for k, (x, n) in everything.totals.items()}
     change = (None if values["baseline"] is None or values["current"] is None
               else values["current"] - values["baseline"])
     delta = change or 0.0
-    parts = [_table(*one[d], totals, delta, kind).assign(dimension=d) for d in cols]
+
+    def frame_of(group: tuple[str, ...]) -> str | None:
+        return next((d for d in group if d in scoped), None)
+
+    parts = []
+    for d in cols:
+        f = frame_of((d,))
+        part = _table(counted["baseline"][f, (d,)], counted["current"][f, (d,)], frames[f],
+                      kind, centred=d not in what).assign(dimension=d)
+        if f is not None:
+            part = pd.concat([part, _outside(frames[f], everything, delta, kind, d)],
+                             ignore_index=True)
+        parts.append(part)
     table = _adjust(pd.concat(parts, ignore_index=True), delta)
     table["share_of_change"] = table["contribution"] / change if change else np.nan
-    pairs = {k: _adjust(_table(*v, totals, delta, kind), delta) for k, v in pair_counts.items()}
+    pairs = {g: _adjust(_table(counted["baseline"][frame_of(g), g],
+                               counted["current"][frame_of(g), g], frames[frame_of(g)], kind),
+                        delta) for g in pairs_wanted}
     if pairs:  # one family for all cells: Benjamini-Hochberg across every pair
         cells = _adjust(pd.concat([t.assign(_pair=i) for i, t in enumerate(pairs.values())],
                                   ignore_index=True), delta)
         pairs = {k: cells[cells["_pair"] == i].drop(columns="_pair").reset_index(drop=True)
                  for i, k in enumerate(pairs)}
+    overlaps = _Overlaps(pairs, {g: frames[frame_of(g)] for g in pairs}, delta, kind)
     is_what = table["dimension"].isin(what)
     segments = table[~is_what].reset_index(drop=True)
-    combos = _combinations(pairs, segments, delta) if pairs else pd.DataFrame()
+    combos = _combinations(overlaps, delta) if pairs else pd.DataFrame()
     if not combos.empty:
         combos["share_of_change"] = combos["contribution"] / change if change else np.nan
-    drivers = _prune(segments, combos, _Overlaps(pairs, totals, delta, kind), delta)
-    breakdown = table[is_what]
+    drivers = _prune(segments, combos, overlaps, delta)
+    breakdown = table[is_what & (table["key"] != UNKNOWN)]  # (unknown): not cancelled
     breakdown = breakdown.reindex(breakdown["contribution"].abs().sort_values(
         ascending=False, kind="stable").index).reset_index(drop=True)
+    for p in plan:
+        if p["dimension"] in frames:
+            f = frames[p["dimension"]]
+            p["share_in_scope"] = [f.totals[k][1] / n if n else None
+                                   for k, n in (("baseline", n0), ("current", n1))]
+            p["explained"] = f.scale * f.change
     return {"metric": metric, "market": market,
             "baseline": {"start": f"{b.start:%Y-%m-%d}", "end": f"{b.end:%Y-%m-%d}",
                          "value": values["baseline"]},
@@ -496,7 +693,29 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
             "change": change, "drivers_table": drivers.head(top) if top else drivers,
             "breakdown_table": breakdown,
             "all_segments": pd.concat([segments, table[is_what]], ignore_index=True),
-            "combinations_table": combos}
+            "combinations_table": combos, "dimensions": plan,
+            "min_support": {"units": MIN_UNITS, "events": MIN_EVENTS}}
+
+
+def _outside(scope: _Frame, everything: _Frame, change: float, kind: str,
+             dimension: str) -> pd.DataFrame:
+    """The row of a scoped dimension for the change outside its scope (never a driver)."""
+    rest = {k: (everything.totals[k][0] - scope.totals[k][0],
+                everything.totals[k][1] - scope.totals[k][1]) for k in everything.totals}
+    row = {"key": OUTSIDE, "dimension": dimension,
+           "contribution": change - scope.scale * scope.change,
+           "baseline_orders": rest["baseline"][1], "current_orders": rest["current"][1],
+           "x_0": rest["baseline"][0], "n_0": rest["baseline"][1],
+           "x_1": rest["current"][0], "n_1": rest["current"][1],
+           "supported": False, "p_value": np.nan, "surprise_p": np.nan, "surprise": 0.0,
+           "effect": "both", "rate_effect": np.nan, "mix_effect": np.nan}
+    for p, k in (("baseline", "baseline"), ("current", "current")):
+        x, n = rest[k]
+        total = everything.totals[k][1]
+        row[f"{p}_value"] = x / n if n else np.nan
+        row[f"{p}_share"] = n / total if total else 0.0
+    row["ci_low"] = row["ci_high"] = np.nan
+    return pd.DataFrame([row])
 
 
 def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
@@ -516,11 +735,17 @@ def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
                    "current_share": num(r["current_share"]),
                    "rate_effect": num(r["rate_effect"]), "mix_effect": num(r["mix_effect"]),
                    "ci_low": num(r["ci_low"]), "ci_high": num(r["ci_high"]),
-                   "surprise": num(r["surprise"]), "noise": bool(r["noise"])}
+                   "surprise": num(r["surprise"]), "noise": bool(r["noise"]),
+                   "units": [num(r.get("n_0")), num(r.get("n_1"))],
+                   "supported": bool(r.get("supported", True))}
             if "follows_market" in r:
                 row["follows_market"] = bool(r["follows_market"])
             if isinstance(r.get("redundant_with"), str):
                 row["redundant_with"] = r["redundant_with"]
+            if UNKNOWN in str(r["key"]).split(SEP):
+                row["unknown"] = True
+            if r["key"] == OUTSIDE:
+                row["outside_scope"] = True
             out.append(row)
         return out
 
@@ -529,4 +754,5 @@ def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
             "baseline": result["baseline"], "current": result["current"],
             "change": num(result["change"]), "drivers": rows(result["drivers_table"]),
             "breakdown": rows(result["breakdown_table"]),
-            "segments": rows(result["all_segments"])}
+            "segments": rows(result["all_segments"]),
+            "dimensions": result["dimensions"], "min_support": result["min_support"]}
