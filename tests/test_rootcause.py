@@ -254,7 +254,8 @@ def test_small_and_absent_segments_are_not_drivers() -> None:
     c = pd.DataFrame({"key": ["big", "one"], "x": [20, 1], "n": [400, 1]})
     d = decompose(b, c).set_index("key")
     assert not d.loc["one", "supported"] and d.loc["one", "noise"]
-    assert d.loc["one", "contribution"] == pytest.approx(1 / 401)
+    centre = (28 / 440 + 21 / 401) / 2  # the market's mean rate over the two months
+    assert d.loc["one", "contribution"] == pytest.approx(1 / 401 - 1 / 401 * centre)
     assert d.loc["one", "ci_low"] < 0 < d.loc["one", "ci_high"]
     assert np.isnan(d.loc["one", "baseline_value"])  # n/a, not 100%
     assert np.isnan(d.loc["gone", "current_value"]) and d.loc["gone", "baseline_value"] == 0.2

@@ -324,19 +324,23 @@ def plot_daily_band(band: pd.DataFrame, change_points: pd.DataFrame, label: str,
 
 
 def plot_waterfall(segments: pd.DataFrame, baseline: float, current: float, dimension: str,
-                   kind: str = "proportion", top: int = 6) -> Figure:
+                   kind: str = "proportion", top: int = 6, lead: str | None = None) -> Figure:
     """From the baseline value to the current one, segment by segment of one dimension.
 
     ``segments`` holds one dimension of :func:`shopcx.rootcause.drivers.explain`'s
-    ``all_segments``; the ``top`` largest contributions get a bar each, the
-    rest one "other" bar, so the bars add up exactly to the change.
+    ``all_segments``; ``lead`` (the driver the text names) comes first, then the
+    largest contributions get a bar each up to ``top``, the rest one "other"
+    bar, so the bars add up exactly to the change.
     """
     if segments.empty or baseline is None or current is None:
         return _empty("No change to decompose.")
     seg = segments.reindex(segments["contribution"].abs().sort_values(ascending=False).index)
+    if lead is not None and (seg["key"] == lead).any():
+        seg = pd.concat([seg[seg["key"] == lead], seg[seg["key"] != lead]])
+    names = {"(outside scope)": "outside scope", "(unknown)": "not recorded"}
     shown = seg.head(top)
-    steps = [(str(k), float(c)) for k, c in zip(shown["key"], shown["contribution"],
-                                                strict=True)]
+    steps = [(names.get(str(k), str(k)), float(c)) for k, c in zip(
+        shown["key"], shown["contribution"], strict=True)]
     rest = float(seg["contribution"].iloc[top:].sum())
     if len(seg) > top:
         steps.append((f"other {len(seg) - top}", rest))
@@ -352,10 +356,11 @@ def plot_waterfall(segments: pd.DataFrame, baseline: float, current: float, dime
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
     if kind == "proportion":
         _percent(ax, "y", 1)
-    lead = steps[0] if steps else ("", 0.0)
+    first = steps[0][1] if steps else 0.0
     change = current - baseline
-    share = f" ({lead[1] / change:.0%} of the change)" if change else ""
-    ax.set_title(f"By {dimension}: {lead[0]} contributes the most{share}")
+    share = f" ({first / change:.0%} of the change)" if change else ""
+    verb = "is the driver" if lead is not None else "contributes the most"
+    ax.set_title(f"By {dimension}: {steps[0][0] if steps else ''} {verb}{share}")
     levels = np.cumsum([baseline] + [c for _, c in steps])
     lo, hi = float(min(levels.min(), current)), float(max(levels.max(), current))
     pad = (hi - lo) * 0.25 or abs(hi) * 0.1 or 0.01

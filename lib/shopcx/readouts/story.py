@@ -31,14 +31,15 @@ from shopcx.readouts.narrative import describe_change
 from shopcx.readouts.readout import definitions as kpi_definitions
 from shopcx.readouts.readout import show_table
 from shopcx.rootcause.anomalies import DAILY_METRICS, anomalies
-from shopcx.rootcause.drivers import EXPLAINABLE, SEP, explain
+from shopcx.rootcause.dimensions import UNKNOWN
+from shopcx.rootcause.drivers import EXPLAINABLE, OUTSIDE, SEP, explain
 from shopcx.voc.painpoints import tag_feedback
 from shopcx.voc.themes import load_taxonomy
 
 __all__ = ["ACTIONS", "METHOD", "ORDER", "Story", "actions_for", "burst_table", "definitions",
-           "driver_table",
-           "moved_metrics", "plot_timing", "prepare", "prepare_all", "root_cause_links", "show",
-           "show_all", "timing_table", "voice_for"]
+           "driver_table", "moved_metrics", "plot_timing", "prepare", "prepare_all",
+           "root_cause_links", "scope_sentences", "show", "show_all", "timing_table",
+           "voice_for"]
 
 ORDER = ("cancellation_rate", "seller_fault_cancellation_rate", "cancel_request_success_rate",
          "cpo", "cancel_cpo", "cancel_exit_in_transit", "cancel_exit_awaiting_shipment",
@@ -168,9 +169,12 @@ def _pts(kind: str, v: float) -> str:
 
 def _label(dimension: str, key: str) -> str:
     def one(d: str, k: str) -> str:
-        if k == "(none)":  # orders cancelled before shipping have no carrier
-            return "not handed to a carrier" if d == "carrier" else f"no {d.replace('_', ' ')}"
-        return f"{d.replace('_', ' ')} {k}"
+        name = d.replace("_", " ")
+        if k == UNKNOWN:  # inside the dimension's scope, the value was not recorded
+            return f"orders whose {name} was not recorded"
+        if k == OUTSIDE:
+            return f"orders outside the {name}'s scope (not handed over)"
+        return f"{name} {k}"
     return " and ".join(one(d, k) for d, k in zip(dimension.split(SEP), key.split(SEP),
                                                    strict=True))
 
@@ -181,7 +185,11 @@ def driver_table(story: Story, others: int = 5) -> pd.DataFrame:
     kind = EXPLAINABLE[story.metric].kind
     d = story.result["drivers_table"]
     d = pd.concat([d[~d["noise"]], d[d["noise"]].head(others)])
-    value = (lambda v: f"{v:.3f}") if kind == "ratio" else (lambda v: f"{v:.1%}")
+    def value(v: float) -> str:
+        if pd.isna(v):  # no orders in that period
+            return "n/a"
+        return f"{v:.3f}" if kind == "ratio" else f"{v:.1%}"
+
     return pd.DataFrame({
         "segment": [_label(r["dimension"], r["key"]) for _, r in d.iterrows()],
         "contribution": [_pts(kind, v) for v in d["contribution"]],
@@ -194,7 +202,9 @@ def driver_table(story: Story, others: int = 5) -> pd.DataFrame:
         "95% interval": [f"{_pts(kind, a)} .. {_pts(kind, b)}" for a, b in zip(
             d["ci_low"], d["ci_high"], strict=True)],
         "verdict": ["follows the market" if r.get("follows_market") else
-                    "within noise" if r["noise"] else "driver" for _, r in d.iterrows()],
+                    "within noise" if r["noise"] else
+                    "driver, against the change" if r.get("against_change") else "driver"
+                    for _, r in d.iterrows()],
     })
 
 
@@ -210,17 +220,19 @@ def actions_for(story: Story, limit: int = 3) -> pd.DataFrame:
         owners = [ACTIONS.get(x, ("Analytics", ""))[0] for x in dims]
         if worse:
             steps = [ACTIONS.get(x, ("", "Investigate {key}."))[1].format(key=k)
-                     if k != "(none)" else "Look at the cancel reasons of orders cancelled "
-                     "before a carrier took them (stock, ship deadlines, unpaid orders)."
+                     if k != UNKNOWN else f"Find out why {x.replace('_', ' ')} is missing "
+                     "on these orders, then look at them again."
                      for x, k in zip(dims, keys, strict=True)]
             step = " ".join(steps)
         else:
             step = (f"An improvement led by {_label(d['dimension'], d['key'])}: find out "
                     "what changed there and spread it.")
+        orders = int(d.get("n_0", 0) + d.get("n_1", 0))
         rows.append({"driver": _label(d["dimension"], d["key"]),
                      "owner": " with ".join(dict.fromkeys(owners)), "next step": step,
                      "evidence": f"{_pts(EXPLAINABLE[story.metric].kind, d['contribution'])}"
-                                 f" of {_pts(EXPLAINABLE[story.metric].kind, change)}"})
+                                 f" of {_pts(EXPLAINABLE[story.metric].kind, change)}, "
+                                 f"{orders:,} {_unit(story.metric, orders)} over both periods"})
     return pd.DataFrame(rows, columns=["driver", "owner", "next step", "evidence"])
 
 
@@ -277,13 +289,38 @@ def _summary(story: Story) -> str:
     return " ".join(parts)
 
 
+def _unit(metric: str, count: int) -> str:
+    unit = "request" if EXPLAINABLE[metric].unit == "requests" else "order"
+    return unit if count == 1 else unit + "s"
+
+
 def _waterfall_dimension(story: Story) -> str | None:
-    drivers = story.result["drivers_table"]
-    for table in (_significant(drivers), drivers):
-        for _, d in table.iterrows():
-            if SEP not in d["dimension"]:
-                return d["dimension"]
-    return None
+    """The dimension of the top driver the summary names (a combination's first one);
+    None when nothing is significant: a waterfall would then name no cause."""
+    drivers = _significant(story.result["drivers_table"])
+    return None if drivers.empty else drivers.iloc[0]["dimension"].split(SEP)[0]
+
+
+def scope_sentences(result: dict[str, Any]) -> list[str]:
+    """What each dimension could describe: scopes, shortened or missing buyer history,
+    the minimum support (Markdown sentences for the readout)."""
+    kind = EXPLAINABLE[result["metric"]].kind
+    out = [f"A segment needs {result['min_support']['units']} "
+           f"{_unit(result['metric'], 2)} and {result['min_support']['events']} events over "
+           "the two periods before it can be a driver; smaller ones count as noise."]
+    for d in result.get("dimensions", []):
+        name = d["dimension"].replace("_", " ")
+        if not d["used"]:
+            out.append(f"*{name.capitalize()}* is not used: {d['reason']}.")
+        elif d.get("share_in_scope") and result["change"] is not None:
+            b, c = (("n/a" if v is None else f"{v:.0%}") for v in d["share_in_scope"])
+            out.append(f"*{name.capitalize()}* describes {d['scope']}, {b} → {c} of them; "
+                       f"{_pts(kind, result['change'] - d['explained'])} of the change "
+                       "happened outside that scope and is not attributed to any "
+                       f"{name}.")
+        elif d.get("reason") and "shortened" in str(d["reason"]):
+            out.append(f"*{name.capitalize()}*: {d['reason']}.")
+    return out
 
 
 def show(story: Story) -> None:
@@ -306,8 +343,10 @@ def show(story: Story) -> None:
     dim = _waterfall_dimension(story)
     if dim is not None and r["change"] is not None:
         seg = r["all_segments"][r["all_segments"]["dimension"] == dim]
+        top = _significant(r["drivers_table"]).iloc[0]
+        lead = top["key"].split(SEP)[0]
         display(plots.plot_waterfall(seg, r["baseline"]["value"], r["current"]["value"],
-                                     dim.replace("_", " "), kind))
+                                     dim.replace("_", " "), kind, lead=lead))
         rate, mix = seg["rate_effect"].sum(), seg["mix_effect"].sum()
         display(Markdown(
             f"**Rate or mix?** Across {dim.replace('_', ' ')}, the segments' own rates "
@@ -315,7 +354,8 @@ def show(story: Story) -> None:
             f"{_pts(kind, mix)} of the {_pts(kind, r['change'])} change."))
     display(HTML("<h3>Drivers</h3>"))
     if r["drivers_table"].empty:
-        display(Markdown("No segment pushed the change beyond its share of orders."))
+        display(Markdown("No segment large enough to test pushed the change beyond its "
+                         "share of orders."))
     else:
         display(show_table(driver_table(story)))
         display(Markdown(
@@ -323,6 +363,7 @@ def show(story: Story) -> None:
             "dimension the contributions add up to the change). *Follows the market*: the "
             "segment moved like everyone else; *within noise*: chance could explain it. "
             "Segments that only reflect another driver are left out."))
+    display(Markdown(" ".join(scope_sentences(r))))
     b = r["breakdown_table"]
     if not b.empty and r["change"] is not None:
         kinds = b.head(6)
@@ -413,10 +454,15 @@ def burst_table(bursts: pd.DataFrame) -> pd.DataFrame | str:
 METHOD = (
     "**Method.** *Contribution* of a segment: its part of the change of the rate, split "
     "exactly into a *rate* effect (its own rate moved) and a *mix* effect (its share of "
-    "orders moved); within one dimension the contributions add up to the change. Drivers "
-    "are the segments that pushed the rate beyond their share of orders, ranked by "
-    "contribution; *within noise* when chance could explain it (95%, Benjamini–Hochberg "
-    "across all segments), *follows the market* when it moved like everyone else. "
+    "orders moved, counted against the market's mean rate, so a segment growing at the "
+    "market's own rate explains nothing); within one dimension the contributions add up "
+    "to the change. Intervals count the uncertainty of both the rates and the shares. "
+    "Drivers are the segments with at least 30 orders and 5 events that pushed the rate "
+    "beyond their share of orders, ranked by contribution; *within noise* when chance "
+    "could explain it (95%, Benjamini–Hochberg across all segments), *follows the "
+    "market* when it moved like everyone else. The carrier describes only orders handed "
+    "to a carrier; buyer segments are used only when the data holds the buyer history "
+    "they are defined on. "
     "Segments that only reflect another driver (a carrier that only carries one failing "
     "seller) are left out, and a combination of two dimensions replaces both when it holds "
     "most of each. *Expected band*: the baseline's level and weekday rhythm ± 3 standard "

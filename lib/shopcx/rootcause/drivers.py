@@ -10,30 +10,53 @@ For a rate ``R = Σ_s w_s r_s`` over the segments ``s`` of one dimension
 (``w_s`` the segment's share of the denominator, ``r_s`` its own rate), the
 change between a baseline (0) and a current period (1) splits exactly into
 
-    rate effect_s = (r1_s − r0_s) × (w0_s + w1_s) / 2
-    mix effect_s  = (w1_s − w0_s) × (r0_s + r1_s) / 2
+    rate effect_s  = (r1_s − r0_s) × (w0_s + w1_s) / 2
+    mix effect_s   = (w1_s − w0_s) × ((r0_s + r1_s) / 2 − R̄)
     contribution_s = rate effect_s + mix effect_s,    Σ_s contribution_s = R1 − R0
 
-(the symmetric, Shapley split of a product). A segment missing in one period
-takes the other period's rate, so it contributes through mix only. A driver is
-``rate`` when its rate effect is more than twice its mix effect, ``mix`` in the
-opposite case, ``both`` otherwise. Each contribution carries a 95% interval from
-the binomial variance of the segment rates; a driver is marked ``noise`` unless
-its contribution is significant after Benjamini-Hochberg control across all the
-segments searched.
+with ``R̄ = (R0 + R1) / 2``: a segment whose share grows at the market's own
+rate explains nothing (the shares' changes sum to zero, so centring keeps the
+sum exact). A segment missing in one period takes the other period's rate, so
+it contributes through mix only (its value in that period is reported as
+n/a). A driver is ``rate`` when its rate effect is more than twice its mix
+effect, ``mix`` in the opposite case, ``both`` otherwise.
+
+**Intervals.** A contribution's sampling variance counts the segment's own
+rate (binomial, or Poisson for counts per order, with ``z²/2`` pseudo-events,
+Agresti-Coull, so an interval never collapses to zero width at 0 of n or n of
+n) and its share of units (multinomial: a mix effect is as uncertain as the
+share and the rates it is made of).
+
+**Support.** A segment needs ``MIN_UNITS`` units and ``MIN_EVENTS`` events over
+the two periods to be tested; smaller ones are reported (``supported:
+false``) but are noise whatever their sign and never drivers.
+
+**Scope.** A dimension set only at a later stage (the carrier, at hand-over)
+describes only the units that reached it (:mod:`shopcx.rootcause.dimensions`).
+It decomposes the rate among those units; its contributions are scaled by
+the mean share of units in scope, so they are in points of the headline, and
+the rest of the change is one ``(outside scope)`` row (never a driver), so
+the dimension still adds up to the change. A metric whose events all happen
+before the scope (awaiting-shipment exits for the carrier) leaves the
+dimension out, as do buyer segments when the data lacks their history.
 
 Not every segment with a large contribution is a cause: a segment holding 40%
 of the orders contributes about 40% of any market-wide change. A segment's
 *surprise* is how far it pushed the rate beyond its proportional share,
 ``contribution − w̄ × change`` (``w̄`` its mean share of the denominator), with
-a variance from the same binomial (or Poisson) counts. Drivers are the
-segments with positive surprise, ranked by absolute contribution; a driver is
-``noise`` unless both its contribution and its surprise are significant after
-Benjamini-Hochberg.
+a variance from the same counts. Drivers are the supported segments whose
+surprise goes the way of their own contribution, ranked by absolute
+contribution (a segment pushing against the overall change is a driver too,
+``against_change``: a seller's burst hidden by a fall elsewhere); a driver is
+``noise`` unless its contribution is significant after Benjamini-Hochberg
+across the segments, its surprise is significant after Benjamini-Hochberg
+across those, and its surprise is at least a tenth of the change
+(``MIN_SURPRISE``): a segment holding nearly all orders that "drives" nearly
+all the change explains nothing.
 
 Redundant findings are pruned, using the counts of every pair of dimensions:
 
-* ``S`` *reflects* ``D`` (another dimension, ranked higher) when at least 75%
+* ``S`` *reflects* ``D`` (another dimension, a real driver) when at least 75%
   of ``S``'s contribution comes from orders also in ``D`` and those orders' rate
   did not move significantly more than the rest of ``D``; or when, with
   ``D``'s orders taken out of the market, ``S`` keeps less than a quarter of its
@@ -42,15 +65,21 @@ Redundant findings are pruned, using the counts of every pair of dimensions:
   orders) and both contributions sit in the overlap.
   Then ``S`` is dropped from the drivers and names ``D`` in ``redundant_with``:
   a carrier that only reflects one seller's out-of-stock burst gives way to
-  the seller.
+  the seller. Pairs with a scoped dimension are compared within its scope,
+  and only for segments whose contribution lies mostly inside it.
 * A *combination* of two dimensions (carrier × category, say) is a driver when
   it is significant and holds at least 75% of the contribution of *each* of
-  its two segments without being contained in either: it explains clearly
-  more than either alone, and both are dropped in its favour.
+  its two segments without being contained in either, and each segment shows
+  at least half of the combination's contribution on its own (otherwise the
+  cell is one segment's effect seen through the other), and its effect is not
+  ``mix`` (a shift of shares happens along one dimension: when cash on
+  delivery grows, every cell of it grows): it explains clearly more than
+  either alone, and both are dropped in its favour.
 
 For cancellation metrics the cancel reason and stage are reported separately
-as ``breakdown`` (what kind of cancellations moved), since they describe the
-metric itself rather than a group of orders.
+as ``breakdown`` (what kind of cancellations moved; not centred, each kind's
+contribution is the change of its own rate), since they describe the metric
+itself rather than a group of orders.
 """
 
 from __future__ import annotations
@@ -241,6 +270,8 @@ THETA = 0.75
 """Share of a segment's contribution that must lie in an overlap to call it redundant."""
 WITHIN = 0.9
 """Share of a segment's orders inside another segment for it to lie within it."""
+PARENT = 0.5
+"""Share of a combination's contribution each of its segments must show on its own."""
 SEP = " × "
 
 
@@ -352,9 +383,10 @@ def _adjust(table: pd.DataFrame, change: float) -> pd.DataFrame:
     real = ~table["noise"].to_numpy(bool)
     table["surprise_p_adjusted"] = benjamini_hochberg(
         np.where(real, table["surprise_p"].to_numpy(float), np.nan))[1]
-    direction = 1.0 if change >= 0 else -1.0
+    way = np.sign(table["contribution"].to_numpy(float))
     table["distinct"] = ((table["surprise_p_adjusted"] < 0.05)
-                         & (direction * table["surprise"] >= MIN_SURPRISE * abs(change)))
+                         & (way * table["surprise"] >= MIN_SURPRISE * abs(change))
+                         & (way * table["surprise"] > 0))
     return table
 
 
@@ -398,8 +430,8 @@ class _Overlaps:
                         self.frames[pair])
         return None
 
-    def _moved_more(self, cell: pd.Series, outer: pd.Series) -> bool:
-        """Did the overlap's rate move significantly more (in the change's way) than the rest?"""
+    def _moved_more(self, cell: pd.Series, outer: pd.Series, way: float) -> bool:
+        """Did the overlap's rate move significantly more (in the ``way``) than the rest?"""
         rest = {k: outer[k] - cell[k] for k in ("x_0", "n_0", "x_1", "n_1")}
         if min(cell["n_0"], cell["n_1"], rest["n_0"], rest["n_1"]) <= 0:
             return False
@@ -407,11 +439,12 @@ class _Overlaps:
                 - (rest["x_1"] / rest["n_1"] - rest["x_0"] / rest["n_0"]))
         var = sum(float(_variance(np.float64(x[f"x_{p}"]), np.float64(x[f"n_{p}"]), self.kind))
                   / x[f"n_{p}"] ** 2 for x in (cell, rest) for p in (0, 1))
-        if not _same_way(diff, self.change):
+        if not _same_way(diff, way):
             return False
         return var == 0 or abs(diff) / np.sqrt(var) > Z95
 
-    def _explained_by(self, s: pd.Series, d: pd.Series, cell: pd.Series, f: _Frame) -> bool:
+    def _explained_by(self, s: pd.Series, d: pd.Series, cell: pd.Series, f: _Frame,
+                      way: float) -> bool:
         """Does ``s`` stand out only through its overlap with ``d``?
 
         Take ``d``'s units out of the frame: what is left of ``s`` should then
@@ -420,12 +453,11 @@ class _Overlaps:
         """
         w_s, w_d, w_cell = f.share(s), f.share(d), f.share(cell)
         surprise = f.points(s) - w_s * f.change
-        if not _same_way(surprise, self.change) or w_d >= 1:
+        if not _same_way(surprise, way) or w_d >= 1:
             return False
         rest_change = f.change - f.points(d)
         rest_surprise = (f.points(s) - f.points(cell)) - (w_s - w_cell) / (1 - w_d) * rest_change
-        sign = 1.0 if self.change >= 0 else -1.0
-        return sign * rest_surprise < 0.25 * sign * surprise
+        return way * rest_surprise < 0.25 * way * surprise
 
     def relation(self, s: pd.Series, d: pd.Series) -> str | None:
         """``"reflects"`` when ``s`` only reflects ``d``, ``"reflected"`` for the reverse."""
@@ -434,15 +466,16 @@ class _Overlaps:
             return None
         cell, ms, md, f = found
         c, cs, cd = f.points(cell), f.points(ms), f.points(md)
-        if not _same_way(c, self.change):
+        way = 1.0 if s["contribution"] >= 0 else -1.0  # the way s moved the rate
+        if not _same_way(c, way):
             return None
         if f.scale != 1.0 and not all(  # within a scope: only if both mostly lie inside it
-                _same_way(x["contribution"], self.change)
+                _same_way(x["contribution"], way)
                 and f.scale * inner / x["contribution"] >= THETA
                 for x, inner in ((s, cs), (d, cd))):
             return None
-        in_s = _same_way(cs, self.change) and c / cs >= THETA
-        in_d = _same_way(cd, self.change) and c / cd >= THETA
+        in_s = _same_way(cs, way) and c / cs >= THETA
+        in_d = _same_way(cd, way) and c / cd >= THETA
 
         def within(inner: pd.Series) -> bool:
             shares = [cell[f"n_{p}"] / inner[f"n_{p}"] for p in (0, 1) if inner[f"n_{p}"] > 0]
@@ -454,11 +487,11 @@ class _Overlaps:
             if within(ms):
                 return "reflected"
             return None  # a combination of the two: see the combination search
-        if in_s and not self._moved_more(cell, md):
+        if in_s and not self._moved_more(cell, md, way):
             return "reflects"
-        if self._explained_by(ms, md, cell, f):
+        if self._explained_by(ms, md, cell, f, way):
             return "reflects"
-        if in_d and not self._moved_more(cell, ms):
+        if in_d and not self._moved_more(cell, ms, way):
             return "reflected"
         return None
 
@@ -466,13 +499,13 @@ class _Overlaps:
 def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
     """Two-dimension cells that hold most of both their segments' contributions."""
     found = []
-    sign = 1.0 if change >= 0 else -1.0
     for (a, b), t in overlaps.pairs.items():
         if t.empty:
             continue
         f = overlaps.frames[a, b]
         keys = t["key"].str.split(SEP, n=1, expand=True, regex=False)
         ma, mb = (m.loc[keys[i].to_numpy()] for i, m in enumerate(overlaps.margins((a, b))))
+        sign = np.sign(t["contribution"].to_numpy(float))  # each cell in its own way
         ca, cb = (f.scale * f.points(m).to_numpy() * sign for m in (ma, mb))
         cells = t[["n_0", "n_1"]].to_numpy()
         c = t["contribution"].to_numpy() * sign
@@ -480,9 +513,11 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
             inside = [np.nanmin(np.where(m[["n_0", "n_1"]].to_numpy() > 0,
                                          cells / m[["n_0", "n_1"]].to_numpy(), np.inf), axis=1)
                       for m in (ma, mb)]
-        ok = ((c > 1e-12) & (ca > 1e-12) & (cb > 1e-12) & (c >= THETA * ca) & (c >= THETA * cb)
+        ok = ((c > 1e-12) & (ca >= PARENT * c) & (cb >= PARENT * c)
+              & (c >= THETA * ca) & (c >= THETA * cb)
               & (inside[0] < WITHIN) & (inside[1] < WITHIN)
-              & ~t["noise"].to_numpy(bool) & t["distinct"].to_numpy(bool))
+              & ~t["noise"].to_numpy(bool) & t["distinct"].to_numpy(bool)
+              & (t["effect"] != "mix").to_numpy())
         if ok.any():
             hit = t[ok].copy()
             hit["dimension"] = a + SEP + b
@@ -508,12 +543,11 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
     for _, combo in combos.iterrows() if not combos.empty else ():
         for parent in combo["parents"]:
             redundant.setdefault(parent, _label(combo))
-    sign = 1.0 if change >= 0 else -1.0
     rows = [r for _, r in one.iterrows() if r["supported"] and r["key"] != OUTSIDE
-            and _same_way(r["surprise"], change)]
+            and _same_way(r["surprise"], r["contribution"])]
     if not combos.empty:
         rows += [r for _, r in combos.drop(columns="parents").iterrows()]
-    rows.sort(key=lambda r: (r["noise"] or not r["distinct"], -sign * r["surprise"],
+    rows.sort(key=lambda r: (r["noise"] or not r["distinct"], -abs(r["surprise"]),
                              r["dimension"], r["key"]))
     kept: list[pd.Series] = []
     for r in rows[:candidates]:
@@ -542,6 +576,7 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
     drivers = drivers.reset_index(drop=True)
     significant, distinct = ~drivers["noise"].astype(bool), drivers["distinct"].astype(bool)
     drivers["follows_market"] = significant & ~distinct
+    drivers["against_change"] = drivers["contribution"].to_numpy(float) * change < 0
     drivers["noise"] = ~(significant & distinct)
     drivers["redundant_with"] = None
     return drivers
@@ -656,7 +691,8 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
         part = _table(counted["baseline"][f, (d,)], counted["current"][f, (d,)], frames[f],
                       kind, centred=d not in what).assign(dimension=d)
         if f is not None:
-            part = pd.concat([part, _outside(frames[f], everything, delta, kind, d)],
+            inside = float(part["contribution"].sum())
+            part = pd.concat([part, _outside(frames[f], everything, delta - inside, d)],
                              ignore_index=True)
         parts.append(part)
     table = _adjust(pd.concat(parts, ignore_index=True), delta)
@@ -684,7 +720,8 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
             f = frames[p["dimension"]]
             p["share_in_scope"] = [f.totals[k][1] / n if n else None
                                    for k, n in (("baseline", n0), ("current", n1))]
-            p["explained"] = f.scale * f.change
+            mine = table[(table["dimension"] == p["dimension"]) & (table["key"] != OUTSIDE)]
+            p["explained"] = float(mine["contribution"].sum())
     return {"metric": metric, "market": market,
             "baseline": {"start": f"{b.start:%Y-%m-%d}", "end": f"{b.end:%Y-%m-%d}",
                          "value": values["baseline"]},
@@ -697,13 +734,13 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
             "min_support": {"units": MIN_UNITS, "events": MIN_EVENTS}}
 
 
-def _outside(scope: _Frame, everything: _Frame, change: float, kind: str,
+def _outside(scope: _Frame, everything: _Frame, rest_of_change: float,
              dimension: str) -> pd.DataFrame:
     """The row of a scoped dimension for the change outside its scope (never a driver)."""
     rest = {k: (everything.totals[k][0] - scope.totals[k][0],
                 everything.totals[k][1] - scope.totals[k][1]) for k in everything.totals}
     row = {"key": OUTSIDE, "dimension": dimension,
-           "contribution": change - scope.scale * scope.change,
+           "contribution": rest_of_change,
            "baseline_orders": rest["baseline"][1], "current_orders": rest["current"][1],
            "x_0": rest["baseline"][0], "n_0": rest["baseline"][1],
            "x_1": rest["current"][0], "n_1": rest["current"][1],
@@ -740,6 +777,8 @@ def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
                    "supported": bool(r.get("supported", True))}
             if "follows_market" in r:
                 row["follows_market"] = bool(r["follows_market"])
+            if bool(r.get("against_change", False)):
+                row["against_change"] = True
             if isinstance(r.get("redundant_with"), str):
                 row["redundant_with"] = r["redundant_with"]
             if UNKNOWN in str(r["key"]).split(SEP):
