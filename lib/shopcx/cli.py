@@ -284,6 +284,7 @@ def _split(value: str | None) -> list[str] | str | None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from shopcx.readouts.formatting import plural
     from shopcx.run.config import load_run_config
     from shopcx.run.runner import plan_run, run
 
@@ -296,7 +297,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for w in plan.warnings:
         print(f"warning: {w['table']}.{w['column']}: {w['message']} [{w['rule']}]: "
               f"{w['rows']:,} rows", file=sys.stderr)
-    print(f"running {len(plan.jobs)} notebooks for {len(plan.markets)} markets, "
+    jobs, markets = plural(len(plan.jobs), "notebook"), plural(len(plan.markets), "market")
+    print(f"running {jobs} for {markets}, "
           f"{plan.start} to {plan.end} against {plan.baseline_start} to {plan.baseline_end}, "
           f"into {plan.out}", file=sys.stderr)
     summary = run(plan, progress=not args.no_progress and sys.stderr.isatty())

@@ -175,9 +175,10 @@ def contacts_by_request_outcome(source: Any, market: str, start: Any,
     t["share_of_cancel_contacts"] = t["cancel_contacts"] / total if total else np.nan
     order = {e: i for i, e in enumerate(REQUEST_EXPERIENCES)}
     t = t.sort_values("experience", key=lambda s: s.map(order), ignore_index=True)
-    return t[["experience", "orders", "contacts", "contacts_per_order", "cancel_contacts",
-              "cancel_contacts_per_order", "share_of_cancel_contacts", "csat",
-              "escalation_rate"]].astype({"contacts": int, "cancel_contacts": int})
+    t = t[["experience", "orders", "contacts", "contacts_per_order", "cancel_contacts",
+           "cancel_contacts_per_order", "share_of_cancel_contacts", "csat",
+           "escalation_rate"]].astype({"contacts": int, "cancel_contacts": int})
+    return t if t["contacts"].sum() else t.iloc[0:0]  # no contacts: nothing to compare
 
 
 def effort_by_cancellation(source: Any, market: str, start: Any, end: Any,
@@ -201,4 +202,6 @@ def effort_by_cancellation(source: Any, market: str, start: Any, end: Any,
     t = source.execute(base.left_join(per, by).drop(f"{by}_right"))
     t["contacts"] = t["contacts"].fillna(0).astype(int)
     t["contacts_per_cancelled_order"] = t["contacts"] / t["cancelled"]
+    if not t["contacts"].sum():  # no cancellation contact at all: no effort to compare
+        return t.iloc[0:0]
     return t.sort_values(["cancelled", by], ascending=[False, True], ignore_index=True)

@@ -143,7 +143,8 @@ def request_outcomes(source: Any, market: str, start: Any, end: Any) -> pd.DataF
                                     np.nan)
     grid["ci_low"], grid["ci_high"] = wilson_interval(grid["approved"].to_numpy(),
                                                       resolved.to_numpy())
-    return grid.rename_axis("stage").reset_index()
+    grid = grid.rename_axis("stage").reset_index()
+    return grid if grid["requests"].sum() else grid.iloc[0:0]  # no request: nothing to show
 
 
 def resolution_hours(source: Any, market: str, start: Any, end: Any, width: float = 4.0,

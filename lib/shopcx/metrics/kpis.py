@@ -278,7 +278,7 @@ def _feedback_aggregates(fb: ir.Table, by: str | None) -> ir.Table:
 
 
 def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
-                      by: str | None) -> pd.DataFrame:
+                      by: str | None, lookback_days: int = 180) -> pd.DataFrame:
     """All aggregates, one row (or one row per segment value) as a pandas frame."""
     p = parse_period(start, end)
     market = market_code(market)
@@ -289,7 +289,7 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
         cf = stack.enter_context(source.cached(cancellation_facts(source, orders)))
         facts = enrich_orders(source, orders, cf)
         if by == "buyer_segment":
-            facts = with_buyer_segment(source, facts, market, p.start)
+            facts = with_buyer_segment(source, facts, market, p.start, lookback_days)
         facts = stack.enter_context(source.cached(facts.select(
             "order_id", "gmv_usd", "paid_at", "shipped_at", "delivered_at", "cancelled",
             "seller_fault", "buyer_requests", "cancel_initiator", "cancel_stage",
@@ -388,17 +388,18 @@ def compute_kpis(source: Any, market: str, start: Any, end: Any) -> pd.DataFrame
 
 
 def compute_segment_kpis(source: Any, market: str, start: Any, end: Any,
-                         by: str) -> pd.DataFrame:
+                         by: str, lookback_days: int = 180) -> pd.DataFrame:
     """Every KPI per value of order dimension ``by`` (see METRICS.md, ``--by``).
 
     Returns the table of :func:`compute_kpis` with a leading ``segment``
     column, segments ordered by their number of orders (largest first);
     a null segment (e.g. orders never handed to a carrier) is ``None``.
+    Buyer segments look ``lookback_days`` back from the period's start.
     """
     if by not in BY_DIMENSIONS:
         raise InputError(f"--by {by!r} is not one of {', '.join(BY_DIMENSIONS)}")
     source = load_source(source)
-    agg = _aggregate_frames(source, market, start, end, by)
+    agg = _aggregate_frames(source, market, start, end, by, lookback_days)
     parts = []
     for _, row in agg.iterrows():
         t = _kpi_table(row.to_frame().T)

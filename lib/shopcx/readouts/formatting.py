@@ -176,3 +176,50 @@ def scope_notes(doc: dict[str, Any], change: Callable[[float | None], str]) -> l
         elif d.get("window_days") and d.get("reason") and "shortened" in d["reason"]:
             lines.append(f"{name}: {d['reason']}.")
     return lines
+
+
+DATA_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "contacts": ("contacts", (
+        "contacts", "cpo", "cancel_cpo", "contacts_per_cancelled_order", "repeat_contact_rate",
+        "escalation_rate", "bot_contact_share", "mean_handle_minutes", "csat_mean",
+        "csat_response_rate", "csat_satisfied_share")),
+    "buyer_cancel_requests": ("buyer cancel requests", (
+        "buyer_cancel_requests", "cancel_request_success_rate",
+        "cancel_request_success_rate_awaiting_shipment", "cancel_request_success_rate_unpaid",
+        "cancel_request_success_rate_in_transit", "cancel_request_success_rate_delivered",
+        "cancel_withdrawal_rate", "cancel_pending", "median_hours_to_resolve",
+        "p90_hours_to_resolve", "auto_resolved_share", "repeat_request_rate")),
+    "feedback": ("feedback", ("feedback", "feedback_mean_rating", "feedback_negative_share")),
+}
+"""Count KPIs that tell whether a kind of data exists, and the KPIs made from it."""
+
+
+def no_data(changes: pd.DataFrame) -> dict[str, str]:
+    """KPIs without data: their source (contacts, buyer cancel requests, feedback) has no
+    row in either period, so a 0 would be a claim the data cannot make.
+
+    Returns ``{kpi: what is missing}``.
+
+    >>> t = pd.DataFrame({"kpi": ["contacts", "cpo", "feedback"], "value": [0, 0.0, 3],
+    ...                   "baseline": [0, 0.0, 1]})
+    >>> sorted(no_data(t))
+    ['bot_contact_share', 'cancel_cpo', 'contacts', 'contacts_per_cancelled_order', 'cpo', 'csat_mean', 'csat_response_rate', 'csat_satisfied_share', 'escalation_rate', 'mean_handle_minutes', 'repeat_contact_rate']
+    """
+    t = changes.set_index("kpi")
+    out: dict[str, str] = {}
+    for count, (what, kpis) in DATA_SOURCES.items():
+        if count not in t.index:
+            continue
+        now, before = t.loc[count, "value"], t.loc[count, "baseline"]
+        if (pd.isna(now) or now == 0) and (pd.isna(before) or before == 0):
+            out.update(dict.fromkeys(kpis, what))
+    return out
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``"1 market"``, ``"2 markets"`` (thousands separated).
+
+    >>> plural(1, "market"), plural(1200, "order"), plural(2, "reply", "replies")
+    ('1 market', '1,200 orders', '2 replies')
+    """
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from shopcx.readouts.formatting import format_value
+from shopcx.readouts.formatting import format_value, no_data, plural
 
 __all__ = ["describe_change", "recommend_actions", "summarize_changes"]
 
@@ -61,25 +61,43 @@ def summarize_changes(changes: pd.DataFrame, kpis: Iterable[str] | None = None,
                       market: str = "", period: str = "", top: int = 5) -> str:
     """A short Markdown summary of what changed, most significant first."""
     t = changes if kpis is None else changes.set_index("kpi").loc[list(kpis)].reset_index()
-    sig = t[t["significant"]].copy()
+    missing = no_data(changes)
+    absent = sorted({missing[k] for k in t["kpi"] if k in missing})
+    t = t[~t["kpi"].isin(list(missing))]
+    sig = t[t["significant"].fillna(False).astype(bool)].copy()
     worse = int((sig["assessment"] == "worse").sum())
     better = int((sig["assessment"] == "better").sum())
     where = f"In {market}" if market else "In this period"
     when = f", {period}," if period else ""
-    head = (f"{where}{when} {len(sig)} of {len(t)} KPIs shown changed significantly against "
-            f"the baseline: {worse} for the worse, {better} for the better.")
+    head = (f"{where}{when} {len(sig)} of {plural(len(t), 'KPI')} shown changed significantly "
+            f"against the baseline: {worse} for the worse, {better} for the better.")
+    if absent:
+        head += (f" The data holds no {' and no '.join(absent)} for this market in either "
+                 "period, so their KPIs show no data.")
     if sig.empty:
-        moved = t.assign(size=t["relative_change"].abs()).dropna(subset=["size"])
-        if moved.empty:
-            return head
-        largest = moved.sort_values("size", ascending=False).iloc[0]
-        return head + " The largest move: " + describe_change(largest)
+        largest = _largest_move(t)
+        return head if largest is None else head + " The largest move: " + describe_change(
+            largest)
     sig["order"] = sig["p_adjusted"].fillna(1.0)
     sig = sig.sort_values(["order", "relative_change"], key=lambda s: s if s.name == "order"
                           else -s.abs())
     lines = [f"- {describe_change(r)}" for _, r in sig.head(top).iterrows()]
     more = f"\n\n…and {len(sig) - top} more in the table." if len(sig) > top else ""
     return head + "\n\n" + "\n".join(lines) + more
+
+
+def _largest_move(t: pd.DataFrame) -> pd.Series | None:
+    """The move that matters most to the headline: the largest change in points among
+    the rates judged on enough cases (the first KPI, the headline, wins ties); counts
+    and other KPIs only when no rate can be judged."""
+    rates = t[t["kind"].isin(("proportion", "ratio")) & ~t["too_few"].fillna(True).astype(bool)
+              & t["change"].notna() & (t["change"] != 0)]
+    if not rates.empty:
+        return rates.loc[rates["change"].abs().sort_values(ascending=False,
+                                                           kind="stable").index[0]]
+    moved = t.assign(size=t["relative_change"].abs()).dropna(subset=["size"])
+    moved = moved[moved["size"] > 0]
+    return None if moved.empty else moved.sort_values("size", ascending=False).iloc[0]
 
 
 def _kpi(changes: pd.DataFrame, name: str) -> pd.Series | None:

@@ -44,7 +44,10 @@ def set_style() -> None:
 
 
 def _percent(ax: plt.Axes, axis: str = "y", decimals: int | None = None) -> None:
-    fmt = PercentFormatter(1.0, decimals=decimals)
+    """Percent tick labels with as many decimals as the ticks need to differ
+    (``decimals`` is a preference matplotlib overrides: never "2%, 2%, 2%")."""
+    del decimals  # automatic: the formatter derives the decimals from the axis range
+    fmt = PercentFormatter(1.0, decimals=None)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
@@ -181,9 +184,13 @@ def plot_hours_histogram(hours: pd.DataFrame, median: float | None, p90: float |
 
 
 def plot_seller_fault(sellers: pd.DataFrame, market_rate: float | None,
-                      threshold: float) -> Figure:
-    """The sellers with most seller-fault cancellations, their rate against the threshold."""
+                      threshold: float, min_orders: int = 20) -> Figure:
+    """The sellers with most seller-fault cancellations, their rate against the threshold
+    (sellers with fewer than ``min_orders`` orders are not ranked)."""
     if sellers.empty:
+        if market_rate is not None and not pd.isna(market_rate) and market_rate > 0:
+            return _empty(f"Sellers with {min_orders}+ orders: none had a seller-fault "
+                          f"cancellation. The {market_rate:.2%} comes from smaller sellers.")
         return _empty("No seller-fault cancellations in this period.")
     over = int((sellers["rate"] > threshold).sum())
     fig, ax = plt.subplots(figsize=(10, 0.36 * len(sellers) + 1.4))

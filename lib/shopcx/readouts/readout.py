@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from IPython.display import HTML
+from IPython.display import HTML, Markdown
 from pandas.io.formats.style import Styler
 
 from shopcx.data.contract import count_market_warnings
@@ -23,7 +23,7 @@ from shopcx.metrics.facts import parse_period
 from shopcx.metrics.kpis import KPI_BY_NAME
 from shopcx.metrics.targets import Targets
 from shopcx.params import find_project_file
-from shopcx.readouts.formatting import format_interval, format_value
+from shopcx.readouts.formatting import format_interval, format_value, no_data
 from shopcx.readouts.privacy import safe_text, verbatim_table
 
 __all__ = [
@@ -102,14 +102,19 @@ FORMATS = {"pct": "proportion", "int": "count", "usd": "sum", "ratio": "ratio",
 
 
 def show_table(frame: pd.DataFrame, formats: Mapping[str, str] | None = None,
-               caption: str | None = None, rename: Mapping[str, str] | None = None) -> Styler:
+               caption: str | None = None, rename: Mapping[str, str] | None = None,
+               empty: str | None = None) -> Styler | Markdown:
     """A table for a readout: escaped cells, formatted numbers, no index.
 
     ``formats`` maps column names to ``pct``, ``int``, ``usd``, ``ratio``
     (3 decimals) or ``num`` (2 decimals); other integer columns get thousands
     separators, dates show as YYYY-MM-DD, booleans as yes/no, the rest as
     text. Numbers are right-aligned; underscores in column names become spaces.
+    A table without rows is never shown as a header: ``empty`` (or a generic
+    sentence) says why there is nothing.
     """
+    if frame.empty:
+        return Markdown(f"*{empty or 'Nothing to show for this period.'}*")
     frame = frame.copy()
     formats = dict(formats or {})
     for col in frame.columns:
@@ -137,10 +142,16 @@ def show_table(frame: pd.DataFrame, formats: Mapping[str, str] | None = None,
 def segment_table(overview: pd.DataFrame) -> Styler:
     """Segments as rows, KPIs as columns ("19.2% (18.3–20.1%)" or "too few")."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
+    # a KPI no segment has a case of (no buyer requests at all, say) is left out
+    has = overview.groupby("kpi")["denominator"].sum(min_count=1).fillna(0)
+    overview = overview[overview["kpi"].map(has) > 0]
     for _, r in overview.iterrows():
-        row = rows.setdefault((r["dimension"], str(r["segment"])),
+        segment = str(r["segment"])
+        if segment == "(none)" and r["dimension"] == "carrier":
+            segment = "not handed over"  # no carrier yet: cancelled before hand-over
+        row = rows.setdefault((r["dimension"], segment),
                               {"dimension": r["dimension"].replace("_", " "),
-                               "segment": str(r["segment"])})
+                               "segment": segment})
         label = KPI_BY_NAME[r["kpi"]].label
         if r["too_few"]:
             row[label] = f"too few ({int(r['denominator'] or 0)})"
@@ -166,10 +177,18 @@ def headline_table(changes: pd.DataFrame, kpis: Iterable[str], min_sample: int =
     are given.
     """
     t = changes.set_index("kpi")
+    missing = no_data(changes)
     rows = []
     for name in kpis:
         r = t.loc[name]
         kind = r["kind"]
+        if name in missing:  # the data holds no contacts (requests, feedback) at all
+            row = {"KPI": r["label"], "current": "no data", "95% interval": "",
+                   "baseline": "no data", "change": "", "significance": f"no {missing[name]}"}
+            if targets is not None and market is not None:
+                row["status"] = "–"
+            rows.append(row)
+            continue
         few_now = kind in ("proportion", "ratio") and (pd.isna(r["denominator"])
                                                        or r["denominator"] < min_sample)
         few_then = kind in ("proportion", "ratio") and (
@@ -223,22 +242,25 @@ def verbatims(sample: pd.DataFrame, market: str | None = None) -> HTML:
                                region=market))
 
 
-def pain_point_table(ranking: pd.DataFrame, top: int | None = None) -> Styler | str:
+def pain_point_table(ranking: pd.DataFrame, top: int | None = None) -> Styler | Markdown:
     """The ranked pain points: theme, owner, volume, growth, behaviour, priority, action."""
     t = ranking[(ranking["priority"] > 0) & ranking["rank"].notna()] if top else ranking
     t = t.head(top) if top else t
     if t.empty:
-        return "No pain points: no negative theme in this period's feedback."
+        return Markdown("*No pain points: no negative theme in this period's feedback.*")
     frame = pd.DataFrame({
         "rank": [str(int(r)) if pd.notna(r) else "too few texts" for r in t["rank"]],
         "theme": t["label"], "owner": t["owner"],
         "feedback": t["feedback"], "share": t["share"], "baseline share": t["baseline_share"],
         "growing": t["growing"].map({True: "▲ growing", False: ""}),
         "negative": t["negativity"], "cancelled": t["cancellation_rate"],
-        "contacts per order": t["contacts_per_order"],
+        "contacts per order": (t["contacts_per_order"] if t["contacts_per_order"].fillna(0).any()
+                               else None),
         "top carrier": [f"{c} ({s:.0%})" if isinstance(c, str) else ""
                         for c, s in zip(t["top_carrier"], t["top_carrier_share"], strict=True)],
         "priority": t["priority"], "next step": t["action"]})
+    if frame["contacts per order"].isna().all():  # no contacts in the data: no column
+        frame = frame.drop(columns="contacts per order")
     return show_table(frame, {"share": "pct", "baseline share": "pct", "negative": "pct",
                               "cancelled": "pct", "contacts per order": "num",
                               "priority": "num"})
@@ -250,7 +272,8 @@ def emerging_table(clusters: pd.DataFrame, market: str | None = None) -> HTML:
         return HTML("<p>Too few untagged texts to look for emerging themes.</p>")
     rows = []
     for _, c in clusters.iterrows():
-        examples = "<br>".join(f"“{safe_text(e, market)}”" for e in c["examples"])
+        examples = "<br>".join(f"“{safe_text(e, market)}”"
+                               for e in dict.fromkeys(c["examples"]))  # each text once
         flag = "▲ growing" if c["growing"] else ""
         rows.append(f"<tr><td>{int(c['cluster'])}</td><td>{html.escape(c['top_terms'])}</td>"
                     f"<td style='text-align:right'>{int(c['texts']):,}</td>"
@@ -279,20 +302,21 @@ def kpi_value(changes: pd.DataFrame, name: str) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def biggest_movers(changes: pd.DataFrame, top: int = 8, min_sample: int = 30) -> Styler | str:
+def biggest_movers(changes: pd.DataFrame, top: int = 8,
+                   min_sample: int = 30) -> Styler | Markdown:
     """The significant changes among all KPIs, largest relative change first."""
     sig = changes[changes["significant"]].copy()
     if sig.empty:
-        return "No KPI changed significantly against the baseline."
+        return Markdown("*No KPI changed significantly against the baseline.*")
     sig = sig.reindex(sig["relative_change"].abs().sort_values(ascending=False).index)
     return headline_table(sig.head(top), sig.head(top)["kpi"], min_sample)
 
 
-def data_quality(source: Source, market: str) -> Styler | str:
+def data_quality(source: Source, market: str) -> Styler | Markdown:
     """The contract's warnings that concern this market, or a sentence if there are none."""
     t = count_market_warnings(source, market)
     if t.empty:
-        return "No data-quality warnings for this market."
+        return Markdown("*No data-quality warnings for this market.*")
     t["where"] = t["table"] + "." + t["column"]
     return show_table(t[["where", "rule", "message", "rows"]], {"rows": "int"},
                       caption="Data-quality warnings (rows concerned; they are excluded or "
@@ -317,10 +341,14 @@ def readout_links(current: str, notebooks: Iterable[str] = tuple(NOTEBOOK_TITLES
     return "Other readouts for this market: " + " · ".join(links)
 
 
-def buyer_segment_table(profile: pd.DataFrame) -> Styler | str:
+def buyer_segment_table(profile: pd.DataFrame) -> Styler | Markdown:
     """Buyer segments (:func:`shopcx.rootcause.profile.segment_profile`) as a readout table."""
     if profile.empty:
-        return "No orders in the period."
+        if "reason" in profile.columns:  # the data lacks the buyer history they need
+            return Markdown("*Buyer segments are not shown: they need 28 or more days of "
+                            "order history before each period, and the data starts too "
+                            "late.*")
+        return Markdown("*No orders in the period.*")
 
     def pair(v: Any, b: Any, kind: str) -> str:
         return f"{format_value(kind, v)} (before {format_value(kind, b)})"
@@ -341,4 +369,17 @@ def buyer_segment_table(profile: pd.DataFrame) -> Styler | str:
             "n/a" if pd.isna(c) else f"{c * 100:+.2f} pts ({e})"
             for c, e in zip(profile["contribution"], profile["effect"], strict=True)],
     })
-    return show_table(frame, formats={"share of orders": "pct"})
+    # a column with no value in either period (no requests, contacts or CSAT) says nothing
+    for col, now, then in (("request success", "cancel_request_success_rate",
+                            "cancel_request_success_rate_baseline"),
+                           ("contacts per order", "cpo", "cpo_baseline"),
+                           ("CSAT", "csat_mean", "csat_mean_baseline")):
+        if profile[now].isna().all() and profile[then].isna().all() or (
+                col == "contacts per order" and not profile[now].fillna(0).any()
+                and not profile[then].fillna(0).any()):
+            frame = frame.drop(columns=col)
+    caption = None
+    if "history_days" in profile.columns and profile["history_days"].iloc[0] < 180:
+        caption = (f"Segments from each buyer's orders in the {profile['history_days'].iloc[0]} "
+                   "days before each period (the data does not reach 180 days back)")
+    return show_table(frame, formats={"share of orders": "pct"}, caption=caption)

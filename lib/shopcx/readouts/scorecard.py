@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from shopcx.metrics.kpis import KPI_BY_NAME
-from shopcx.readouts.formatting import format_value
+from shopcx.readouts.formatting import format_value, plural
 from shopcx.readouts.readout import period_label
 
 __all__ = ["DEFAULT_HEADLINE", "render_index"]
@@ -226,7 +226,7 @@ def render_index(summary: Any) -> str:
                 f'<th>rows</th></tr></thead><tbody>{warn_rows}</tbody></table></div>'
                 if plan.warnings else '<p class="meta">No data-quality warnings.</p>')
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    status_line = (f'<span class="ok">{ok} readouts</span>'
+    status_line = (f'<span class="ok">{plural(ok, "readout")}</span>'
                    + (f' · <span class="bad">{len(failed)} failed</span>' if failed else ""))
     rows_line = " · ".join(f"{n:,} {t}" for t, n in plan.rows.items())
     return f"""<!DOCTYPE html>
@@ -236,7 +236,7 @@ def render_index(summary: Any) -> str:
 <style>{CSS}</style></head>
 <body><main>
 <h1>Cancellation experience · {_e(period)}</h1>
-<p class="meta">{len(plan.markets)} markets, against {_e(baseline)} · {status_line} ·
+<p class="meta">{plural(len(plan.markets), "market")}, against {_e(baseline)} · {status_line} ·
 run took {summary.seconds:.0f} s · generated {generated}</p>
 <h2>Scorecard</h2>
 <p class="meta legend">Click a column to sort. Status against targets:

@@ -30,7 +30,7 @@ from shopcx.readouts.formatting import format_value
 from shopcx.readouts.narrative import describe_change
 from shopcx.readouts.readout import definitions as kpi_definitions
 from shopcx.readouts.readout import show_table
-from shopcx.rootcause.anomalies import DAILY_METRICS, anomalies
+from shopcx.rootcause.anomalies import DAILY_METRICS, MIN_DAILY_EVENTS, anomalies
 from shopcx.rootcause.dimensions import UNKNOWN
 from shopcx.rootcause.drivers import EXPLAINABLE, OUTSIDE, SEP, explain
 from shopcx.voc.painpoints import tag_feedback
@@ -185,6 +185,8 @@ def driver_table(story: Story, others: int = 5) -> pd.DataFrame:
     kind = EXPLAINABLE[story.metric].kind
     d = story.result["drivers_table"]
     d = pd.concat([d[~d["noise"]], d[d["noise"]].head(others)])
+    segments = story.result["all_segments"]
+    tested = int(segments["supported"].fillna(False).astype(bool).sum())
     def value(v: float) -> str:
         if pd.isna(v):  # no orders in that period
             return "n/a"
@@ -201,11 +203,20 @@ def driver_table(story: Story, others: int = 5) -> pd.DataFrame:
             d["baseline_share"], d["current_share"], strict=True)],
         "95% interval": [f"{_pts(kind, a)} .. {_pts(kind, b)}" for a, b in zip(
             d["ci_low"], d["ci_high"], strict=True)],
-        "verdict": ["follows the market" if r.get("follows_market") else
-                    "within noise" if r["noise"] else
-                    "driver, against the change" if r.get("against_change") else "driver"
-                    for _, r in d.iterrows()],
+        "verdict": [_verdict(r, tested) for _, r in d.iterrows()],
     })
+
+
+def _verdict(r: pd.Series, tested: int) -> str:
+    if r.get("follows_market"):
+        return "follows the market"
+    if r["noise"]:
+        if not r.get("supported", True):
+            return "too few orders to judge"
+        if r["ci_low"] > 0 or r["ci_high"] < 0:  # its own interval excludes zero
+            return f"within noise once {tested} segments are tested"
+        return "within noise"
+    return "driver, against the change" if r.get("against_change") else "driver"
 
 
 def actions_for(story: Story, limit: int = 3) -> pd.DataFrame:
@@ -242,6 +253,9 @@ def _timing_sentence(story: Story) -> str:
     name = story.timing["metric"]
     st = story.timing["started"][name]
     label = KPI_BY_NAME[name].label.lower() if name in KPI_BY_NAME else name
+    if st.get("events_per_day", MIN_DAILY_EVENTS) < MIN_DAILY_EVENTS:
+        return (f"With {st['events_per_day']:.1f} events a day, the daily {label} is too "
+                "sparse to date when the change started.")
     if st["change_point"] is not None:
         cp = story.timing["change_points"]
         row = cp[(cp["metric"] == name) & (cp["day"] == st["change_point"])].iloc[0]
@@ -409,6 +423,8 @@ def timing_table(timing: dict[str, Any]) -> pd.DataFrame:
     rows = []
     cps = timing["change_points"]
     for name, st in timing["started"].items():
+        if not st["days"] or not st.get("events_per_day", 1.0):  # no data for this series
+            continue
         kind = DAILY_METRICS[name][0]
         fmt = ((lambda v: f"{v:.1%}") if kind == "rate" else
                (lambda v: f"{v:.1f} h") if kind == "hours" else (lambda v: f"{v:.3f}"))
@@ -421,7 +437,10 @@ def timing_table(timing: dict[str, Any]) -> pd.DataFrame:
                      "first day outside the band": "" if st["first_anomaly"] is None
                      else f"{st['first_anomaly']:%d %b %Y}",
                      "days outside the band": f"{st['anomalous_days']} of {st['days']}",
-                     "level shifts (weekday-adjusted)": shifts or "none"})
+                     "level shifts (weekday-adjusted)": shifts or (
+                         "none" if st.get("events_per_day", MIN_DAILY_EVENTS)
+                         >= MIN_DAILY_EVENTS else
+                         f"too sparse to date ({st['events_per_day']:.1f} events a day)")})
     return pd.DataFrame(rows)
 
 

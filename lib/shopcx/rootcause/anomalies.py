@@ -179,6 +179,17 @@ def expected_band(series: pd.DataFrame, reference_end: Any, z: float = 3.0) -> p
     return s
 
 
+MIN_DAILY_EVENTS = 5.0
+"""Mean events a day (cancellations, contacts, decided requests) below which a daily
+series is too sparse to date a change: its level shifts would be runs of zeros."""
+
+
+def daily_events(series: pd.DataFrame) -> float:
+    """Mean events a day of one metric's series (decided requests for hours)."""
+    events = series["x"] if series["x"].notna().any() else series["n"]
+    return float(events.fillna(0).mean()) if len(series) else 0.0
+
+
 def change_points(series: pd.DataFrame, reference_end: Any | None = None,
                   min_size: int = 3, penalty: float = 3.0,
                   min_relative: float = 0.1) -> pd.DataFrame:
@@ -187,11 +198,12 @@ def change_points(series: pd.DataFrame, reference_end: Any | None = None,
     ``day`` is the first day at the new level; ``before`` / ``after`` are the
     mean (weekday-adjusted) levels of the segments either side. Shifts smaller
     than ``min_relative`` of the level before are not material and are merged
-    into their neighbours.
+    into their neighbours. A series with fewer than :data:`MIN_DAILY_EVENTS`
+    events a day has none.
     """
     s = series.sort_values("day").reset_index(drop=True)
     empty = pd.DataFrame(columns=["day", "before", "after", "change"])
-    if len(s) < 2 * min_size:
+    if len(s) < 2 * min_size or daily_events(s) < MIN_DAILY_EVENTS:
         return empty
     kind = DAILY_METRICS[s["metric"].iloc[0]][0]
     ref = s if reference_end is None else s[s["day"] < pd.Timestamp(reference_end)]
@@ -249,7 +261,8 @@ def anomalies(source: Any, market: str, baseline: tuple[Any, Any], current: tupl
         started[name] = {
             "change_point": None if inside.empty else inside.iloc[0]["day"],
             "first_anomaly": None if flagged.empty else flagged.iloc[0]["day"],
-            "anomalous_days": int(len(flagged)), "days": int(len(cur))}
+            "anomalous_days": int(len(flagged)), "days": int(len(cur)),
+            "events_per_day": daily_events(s)}
     points = [p for p in points if len(p)]
     return {"market": market.upper(), "daily": pd.concat(banded, ignore_index=True),
             "change_points": (pd.concat(points, ignore_index=True) if points else

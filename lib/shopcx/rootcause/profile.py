@@ -18,6 +18,7 @@ from shopcx.cache import memoized
 from shopcx.data.sources import load_source
 from shopcx.metrics.kpis import compute_segment_kpis
 from shopcx.metrics.segments import BUYER_SEGMENTS
+from shopcx.rootcause.dimensions import segment_window
 from shopcx.rootcause.drivers import decompose
 
 __all__ = ["PROFILE_KPIS", "segment_profile"]
@@ -46,8 +47,14 @@ def segment_profile(source: Any, market: str, start: Any, end: Any, baseline_sta
 
 def _segment_profile(source: Any, market: str, start: Any, end: Any, baseline_start: Any,
                      baseline_end: Any) -> pd.DataFrame:
-    now = compute_segment_kpis(source, market, start, end, "buyer_segment")
-    before = compute_segment_kpis(source, market, baseline_start, baseline_end, "buyer_segment")
+    o = source.tables["orders"]
+    first = source.execute(o.filter(o.market == market.upper()).created_at.min())
+    window, why = segment_window(first, min(pd.Timestamp(baseline_start), pd.Timestamp(start)))
+    if window is None:  # the labels would mean different things in the two periods
+        return pd.DataFrame({"reason": pd.Series([], dtype=object)}).assign(note=why)
+    now = compute_segment_kpis(source, market, start, end, "buyer_segment", window)
+    before = compute_segment_kpis(source, market, baseline_start, baseline_end, "buyer_segment",
+                                  window)
     rows = []
     for seg in BUYER_SEGMENTS:
         cur, base = now[now["segment"] == seg], before[before["segment"] == seg]
@@ -74,5 +81,7 @@ def _segment_profile(source: Any, market: str, start: Any, end: Any, baseline_st
     d = decompose(counts(before), counts(now)).set_index("key")
     out["contribution"] = out["segment"].map(d["contribution"])
     out["effect"] = out["segment"].map(d["effect"])
+    out["history_days"] = window
+    out["history"] = why
     return out[["segment", "orders", "share"] + [c for c in out.columns if c not in (
         "segment", "orders", "share")]]

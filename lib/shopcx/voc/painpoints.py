@@ -341,14 +341,16 @@ def describe_pain_points(ranking: pd.DataFrame, top: int = 3) -> str:
     if ranked.empty:
         return "No negative theme stands out in this period's feedback."
     lines = []
+    contacts = bool(ranking["contacts_per_order"].fillna(0).any())  # none: no contacts data
     for _, r in ranked.head(top).iterrows():
         trend = (f"up from {r['baseline_share']:.1%}, a significant rise" if r["growing"]
                  else f"against {r['baseline_share']:.1%} in the baseline")
         text = (f"- **{r['label']}** ({r['owner']}): {r['share']:.1%} of feedback texts, "
                 f"{trend}; {r['negativity']:.0%} negative")
         if r["orders"]:
-            text += (f"; its orders: {r['cancellation_rate']:.0%} cancelled, "
-                     f"{r['contacts_per_order']:.1f} contacts per order")
+            text += f"; its orders: {r['cancellation_rate']:.0%} cancelled"
+            if contacts:
+                text += f", {r['contacts_per_order']:.1f} contacts per order"
         if isinstance(r["top_carrier"], str) and r["theme"].startswith("delivery/"):
             text += f"; {r['top_carrier_share']:.0%} with {r['top_carrier']}"
         lines.append(text + ".")
