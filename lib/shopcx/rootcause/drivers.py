@@ -69,9 +69,11 @@ Redundant findings are pruned, using the counts of every pair of dimensions:
   and only for segments whose contribution lies mostly inside it.
 * A *combination* of two dimensions (carrier × category, say) is a driver when
   it is significant and holds at least 75% of the contribution of *each* of
-  its two segments without being contained in either, and each segment shows
+  its two segments (or the rest of the segment did not move significantly)
+  without being contained in either, and each segment shows
   at least half of the combination's contribution on its own (otherwise the
-  cell is one segment's effect seen through the other), and its effect is not
+  cell is one segment's effect seen through the other; of combinations sharing
+  a segment, the most surprising wins), and its effect is not
   ``mix`` (a shift of shares happens along one dimension: when cash on
   delivery grows, every cell of it grows): it explains clearly more than
   either alone, and both are dropped in its favour.
@@ -496,6 +498,21 @@ class _Overlaps:
         return None
 
 
+def _rest_moved(f: _Frame, margin: pd.DataFrame, cells: pd.DataFrame, sign: np.ndarray,
+                kind: str) -> np.ndarray:
+    """Did the rest of each cell's segment (the segment without the cell) push the rate
+    significantly the cell's way, beyond its share of what the rest of the market did?
+    If not, the cell holds all of the segment's effect that is more than noise."""
+    cols = ["x_0", "n_0", "x_1", "n_1"]
+    rest = margin[cols].to_numpy(float) - cells[cols].to_numpy(float)
+    rest = pd.DataFrame(np.clip(rest, 0, None), columns=cols)
+    var = sum(_period_variance(rest[f"x_{p}"], rest[f"n_{p}"], f.totals[k][1], f.centre, kind)
+              for p, k in ((0, "baseline"), (1, "current")))
+    cell = cells[cols].reset_index(drop=True)
+    beyond = f.points(rest) - f.share(rest) * (f.change - f.points(cell))
+    return beyond.to_numpy(float) * sign > Z95 * np.sqrt(var)
+
+
 def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
     """Two-dimension cells that hold most of both their segments' contributions."""
     found = []
@@ -513,8 +530,9 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
             inside = [np.nanmin(np.where(m[["n_0", "n_1"]].to_numpy() > 0,
                                          cells / m[["n_0", "n_1"]].to_numpy(), np.inf), axis=1)
                       for m in (ma, mb)]
-        ok = ((c > 1e-12) & (ca >= PARENT * c) & (cb >= PARENT * c)
-              & (c >= THETA * ca) & (c >= THETA * cb)
+        holds = [(c >= THETA * cp) | ~_rest_moved(f, m, t, sign, overlaps.kind)
+                 for cp, m in ((ca, ma), (cb, mb))]
+        ok = ((c > 1e-12) & (ca >= PARENT * c) & (cb >= PARENT * c) & holds[0] & holds[1]
               & (inside[0] < WITHIN) & (inside[1] < WITHIN)
               & ~t["noise"].to_numpy(bool) & t["distinct"].to_numpy(bool)
               & (t["effect"] != "mix").to_numpy())
@@ -524,7 +542,19 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
             hit["parents"] = [((a, x), (b, y)) for x, y in zip(keys[0][ok], keys[1][ok],
                                                                strict=True)]
             found.append(hit)
-    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+    if not found:
+        return pd.DataFrame()
+    # combinations sharing a segment compete: the most surprising one explains it
+    combos = pd.concat(found, ignore_index=True)
+    combos = combos.reindex(combos["surprise"].abs().sort_values(ascending=False,
+                                                                 kind="stable").index)
+    taken: set[tuple[str, str]] = set()
+    keep = []
+    for i, parents in combos["parents"].items():
+        if not taken & set(parents):
+            keep.append(i)
+            taken |= set(parents)
+    return combos.loc[keep].reset_index(drop=True)
 
 
 def _label(row: pd.Series) -> str:
