@@ -128,6 +128,10 @@ def _declared(path: Path) -> dict[str, str]:
     return {p.name: p.inferred_type_name for p in PythonTranslator.inspect(tagged[0])}
 
 
+_TYPE_WORDS = {"int": "whole number", "float": "number", "str": "text",
+               "bool": "true or false"}
+
+
 def _type_ok(value: Any, declared: str) -> bool:
     if declared in ("None", ""):
         return True
@@ -188,8 +192,10 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
 
     Every notebook must exist and have exactly one ``parameters`` cell; every
     parameter the configuration sets must be declared by at least one notebook of
-    the folder (settings for notebooks left out of this run are ignored), with a value of the declared type (Papermill itself would only
-    warn). Returns the notebook names and their declared parameters.
+    the folder (settings for notebooks left out of this run are ignored), with
+    a value of the declared type, wherever it is set (the params file's
+    ``parameters``, each market's ``market_parameters``; Papermill itself would
+    only warn). Returns the notebook names and their declared parameters.
     """
     folder = _notebook_dir(notebooks_dir)
     available = sorted(p.stem for p in folder.glob("*.ipynb"))
@@ -200,10 +206,15 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
                          f"{', '.join(available)}")
     declared = {n: _declared(folder / f"{n}.ipynb") for n in names}
     others = {n: _declared(folder / f"{n}.ipynb") for n in available if n not in names}
-    extra = dict(config.parameters)
-    for market_values in config.market_parameters.values():
-        extra.update(market_values)
-    for name, value in {**extra, **dict.fromkeys(COMMON_PARAMETERS, None)}.items():
+    where = config.source_file or "command line"
+    settings = [(f"{where}, parameters", k, v) for k, v in config.parameters.items()]
+    settings += [(f"{where}, market_parameters.{m}", k, v)
+                 for m, values in config.market_parameters.items() for k, v in values.items()]
+    settings += [(where, k, None) for k in COMMON_PARAMETERS]  # declared by every notebook
+    for origin, name, value in settings:
+        if value is not None and name in COMMON_PARAMETERS and name != "min_sample":
+            raise InputError(f"{origin}: {name!r} is set by the run for each notebook; "
+                             "use the top-level setting or the command line instead")
         takers = [n for n, d in declared.items() if name in d]
         if not takers and any(name in d for d in others.values()):
             continue  # meant for a notebook not selected in this run
@@ -212,8 +223,10 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
                              f"{', '.join(names)} declares it")
         for n in takers:
             if value is not None and not _type_ok(value, declared[n][name]):
-                raise InputError(f"parameter {name!r} = {value!r} does not match its type "
-                                 f"{declared[n][name]} in notebook {n}")
+                raise InputError(
+                    f"{origin}: parameter {name!r} = {value!r} is not a "
+                    f"{_TYPE_WORDS.get(declared[n][name], declared[n][name])}, as notebook "
+                    f"{n} declares ({name}: {declared[n][name]})")
     return names, declared
 
 
