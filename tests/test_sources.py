@@ -108,3 +108,21 @@ def test_validation_report_is_cached_by_fingerprint(tiny_parquet: Path) -> None:
     # changing a file changes the fingerprint
     tiny_tables()["feedback"].head(2).to_parquet(tiny_parquet / "feedback.parquet", index=False)
     assert load_source(tiny_parquet).fingerprint != first.fingerprint
+
+
+def test_a_csv_header_naming_a_column_twice_is_refused(tmp_path: Path, capsys) -> None:
+    from shopcx.cli import main
+
+    data = write_tables(tiny_tables(), tmp_path / "data", "csv")
+    path = data / "orders.csv"
+    lines = path.read_text().splitlines()
+    lines[0] = lines[0].replace("gmv_usd", "carrier")  # a second "carrier" column
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"table orders: .*orders\.csv: column 'carrier' "
+                                         r"appears twice in the header \(columns 9 and 10\)"):
+        load_source(data)
+    assert main(["validate", "--data", str(data)]) == 2
+    assert "appears twice" in capsys.readouterr().err
+    path.write_text("")  # an empty file: said so, with the columns expected
+    with pytest.raises(InputError, match="orders.csv: the file is empty; .* order_id,market"):
+        load_source(data)

@@ -15,9 +15,10 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["contract", "demo", "demo_text", "sources"],
+    submodules=["contract", "csvfile", "demo", "demo_text", "sources"],
     submod_attrs={
         "contract": ["CANCEL_CONTACT_REASONS", "TABLES", "ValidationReport", "validate_source"],
+        "csvfile": ["check_csv"],
         "demo": ["DEMO_MARKETS", "generate_demo_data"],
         "sources": ["Source", "load_source"],
     },

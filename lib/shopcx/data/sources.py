@@ -40,6 +40,7 @@ from shopcx.data.contract import (
     normalize_table,
     validate_source,
 )
+from shopcx.data.csvfile import check_csv
 from shopcx.errors import ContractError, InputError
 from shopcx.files import write_atomic
 
@@ -258,7 +259,11 @@ def _read_dir(con: Any, root: Path, name: str) -> ir.Table | None:
                                 hive_partitioning=True)
     if path.suffix == ".parquet":
         return con.read_parquet(str(path), table_name=name)
-    # CSV: read every column as text; the contract layer casts and reports bad values
+    # CSV: a header naming a column twice, an empty file or a non-UTF-8 header is
+    # refused here (DuckDB would rename or guess); every column is read as text and
+    # the contract layer casts and reports bad values
+    check_csv(path, f"table {name}:", scan=False, example=",".join(
+        c.name for c in TABLES[name].columns[:3]) + ",...")
     return con.read_csv(str(path), table_name=name, all_varchar=True, header=True)
 
 

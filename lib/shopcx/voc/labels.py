@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shopcx.data.csvfile import check_csv
 from shopcx.errors import InputError
 
-__all__ = ["POLARITY", "check_csv", "expected_sentiment", "read_labelled", "theme_sets"]
+__all__ = ["POLARITY", "expected_sentiment", "read_labelled", "theme_sets"]
 
 POLARITY = {"negative": -1, "neg": -1, "neutral": 0, "neu": 0, "positive": 1, "pos": 1}
 
@@ -50,51 +51,6 @@ def expected_sentiment(frame: pd.DataFrame) -> pd.Series:
         labelled = word.fillna(number)
         out = labelled.where(labelled.notna(), out).astype(float)
     return out
-
-
-def check_csv(path: str | Path, what: str = "input file") -> list[str]:
-    """The header of a CSV of texts, or a clear InputError naming the file and the fix.
-
-    Catches what a parser reports badly or not at all: a missing or empty file,
-    text that is not UTF-8, and a header that names a column twice (pandas would
-    silently rename the second one).
-    """
-    import codecs
-    import csv
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} {path} not found")
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    offset, line = 0, 1
-    with open(path, "rb") as handle:  # the whole file must be UTF-8, not only its start
-        while block := handle.read(1 << 20):
-            pending = len(decoder.getstate()[0])  # bytes of a character cut by the block
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                at = offset - pending + exc.start
-                line += exc.object[:exc.start].count(b"\n")
-                raise InputError(
-                    f"{what} {path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
-                    f"position {at:,}, line {line:,}); save it as UTF-8 (Excel: 'CSV UTF-8') "
-                    f"or convert it, e.g. iconv -f latin1 -t utf-8 {path.name} > "
-                    f"{path.stem}.utf8.csv") from exc
-            offset += len(block)
-            line += block.count(b"\n")
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        header = next(csv.reader(handle), None)
-    if not header or not any(h.strip() for h in header):
-        raise InputError(f"{what} {path}: the file is empty; a CSV with a header row is "
-                         "needed (for example: text,language)")
-    seen: dict[str, int] = {}
-    for i, name in enumerate(header, start=1):
-        if name in seen:
-            raise InputError(f"{what} {path}: column {name!r} appears twice in the header "
-                             f"(columns {seen[name]} and {i}); rename one so it is clear "
-                             "which to read")
-        seen[name] = i
-    return header
 
 
 def read_labelled(path: str | Path, text_column: str = "text") -> pd.DataFrame:

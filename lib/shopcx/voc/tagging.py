@@ -167,8 +167,8 @@ def tag_csv(input_path: str | Path, output_path: str | Path, text_column: str,
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
 
+    from shopcx.data.csvfile import check_csv
     from shopcx.files import write_atomic
-    from shopcx.voc.labels import check_csv
 
     source = Path(input_path)
     check_csv(source)  # missing, empty, not UTF-8, a column named twice: a clear error
