@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 DEMO_DATA := outputs/demo-data
 
-.PHONY: help install demo demo-data test lint bench bench-voc models clean
+.PHONY: help install demo demo-data test lint bench bench-voc battery models clean
 
 help:
 	@echo "make demo   set up, generate demo data if absent, run every readout for every demo market"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint   ruff and the import contract of the wings (lint-imports)"
 	@echo "make bench  benchmarks (generates 1M and 10M-order datasets; writes outputs/bench/results.json)"
 	@echo "make bench-voc  VOC quality on the real texts of ../shared/corpora and tagging speed"
+	@echo "make battery  root cause on planted causes: hit rates over 20 seeds per case (~20 min)"
 	@echo "make models  retrain the shipped sentiment models (needs ../shared/corpora)"
 	@echo "make clean  remove .venv and outputs/"
 
@@ -48,6 +49,9 @@ bench: $(STAMP)
 
 bench-voc: $(STAMP)
 	$(BIN)/python bench/bench_voc.py
+
+battery: $(STAMP)
+	$(BIN)/python bench/battery.py --seeds 20
 
 models: $(STAMP)
 	$(BIN)/python bench/train_models.py

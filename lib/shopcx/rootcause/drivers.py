@@ -75,8 +75,10 @@ Redundant findings are pruned, using the counts of every pair of dimensions:
   cell is one segment's effect seen through the other; of combinations sharing
   a segment, the most surprising wins), and its effect is not
   ``mix`` (a shift of shares happens along one dimension: when cash on
-  delivery grows, every cell of it grows): it explains clearly more than
-  either alone, and both are dropped in its favour.
+  delivery grows, every cell of it grows), and it goes the way of the change
+  (thousands of cells are searched; one pushing against the change is more
+  often chance than news): it explains clearly more than either alone, and
+  both are dropped in its favour.
 
 For cancellation metrics the cancel reason and stage are reported separately
 as ``breakdown`` (what kind of cancellations moved; not centred, each kind's
@@ -532,7 +534,8 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
                       for m in (ma, mb)]
         holds = [(c >= THETA * cp) | ~_rest_moved(f, m, t, sign, overlaps.kind)
                  for cp, m in ((ca, ma), (cb, mb))]
-        ok = ((c > 1e-12) & (ca >= PARENT * c) & (cb >= PARENT * c) & holds[0] & holds[1]
+        ok = ((c > 1e-12) & (sign * change > 0)  # a combination goes the change's way
+              & (ca >= PARENT * c) & (cb >= PARENT * c) & holds[0] & holds[1]
               & (inside[0] < WITHIN) & (inside[1] < WITHIN)
               & ~t["noise"].to_numpy(bool) & t["distinct"].to_numpy(bool)
               & (t["effect"] != "mix").to_numpy())
