@@ -57,6 +57,7 @@ def test_absent_contacts_and_requests_are_no_data_not_zero(pages: dict[str, str]
     assert "Contacts per order no data no data no contacts –" in summary
     assert "Cancel request success rate no data" in summary
     assert "No buyer cancel requests on this period's orders." in _text(pages["funnel"])
+    assert "there is nothing to search for bursts" in _text(pages["root_cause"])
     # the pain points say nothing about contacts they do not have
     assert "its orders: 0% cancelled; 100% with Correios." in _text(pages["voc"])
 

@@ -26,7 +26,7 @@ from IPython.display import HTML, Markdown, display
 from shopcx.errors import InputError
 from shopcx.metrics.kpis import KPI_BY_NAME
 from shopcx.readouts import plots
-from shopcx.readouts.formatting import format_value
+from shopcx.readouts.formatting import format_value, no_data
 from shopcx.readouts.narrative import describe_change
 from shopcx.readouts.readout import definitions as kpi_definitions
 from shopcx.readouts.readout import show_table
@@ -455,9 +455,13 @@ def plot_timing(timing: dict[str, Any], split: Any = None) -> Any:
                                  DAILY_METRICS[name][0], split)
 
 
-def burst_table(bursts: pd.DataFrame) -> pd.DataFrame | str:
-    """Contact bursts as a readout table."""
+def burst_table(bursts: pd.DataFrame, changes: pd.DataFrame | None = None
+                ) -> pd.DataFrame | str:
+    """Contact bursts as a readout table (``changes`` tells whether there are contacts)."""
     if bursts.empty:
+        if changes is not None and "contacts" in no_data(changes):
+            return pd.DataFrame({"finding": ["The data holds no contacts for this market: "
+                                             "there is nothing to search for bursts."]})
         return pd.DataFrame({"finding": ["No contact reason rose beyond what the volume of "
                                          "orders explains."]})
     return pd.DataFrame({
