@@ -51,7 +51,7 @@ bench-voc: $(STAMP)
 	$(BIN)/python bench/bench_voc.py
 
 battery: $(STAMP)
-	$(BIN)/python bench/battery.py --seeds 20
+	$(BIN)/python bench/battery.py --seeds 20 --jobs 2
 
 models: $(STAMP)
 	$(BIN)/python bench/train_models.py

@@ -1,6 +1,6 @@
 """Planted-cause battery: hit rates of ``explain`` over twenty seeds per case.
 
-    python bench/battery.py [--seeds 20] [--cases a,b]
+    python bench/battery.py [--seeds 20] [--cases a,b] [--jobs 2]
 
 Prints, per case, the hit rate (the planted cause first among the significant
 drivers with the right effect; nothing significant for a control), the
@@ -11,6 +11,8 @@ from ``tests/battery.py`` (not the demo generator); see docs/root_cause.md.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 import time
 import warnings
@@ -21,29 +23,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.battery import CASES, VOLUMES, run
 
 
+def _one(job: tuple[str, int]) -> tuple[str, int, bool, str, float]:
+    warnings.simplefilter("ignore")
+    case, seed = job
+    started = time.perf_counter()
+    ok, found, _ = run(case, seed)
+    return case, seed, ok, found, time.perf_counter() - started
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="processes running seeds side by side")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    total = hits = 0
-    large_total = large_hits = 0
+    cases = args.cases.split(",")
+    jobs = [(case, seed) for case in cases for seed in range(args.seeds)]
+    with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+        done = pool.map(_one, jobs, chunksize=1)
+    total = hits = large_total = large_hits = 0
     print(f"{'case':24s} {'hits':>7s}  {'s/run':>6s}  misses (seed, orders a month: found first)")
-    for case in args.cases.split(","):
-        ok_count, misses, started = 0, [], time.perf_counter()
-        for seed in range(args.seeds):
-            ok, found, _ = run(case, seed)
-            ok_count += ok
-            if not ok:
-                misses.append(f"{seed} ({VOLUMES[seed % len(VOLUMES)]:,}): {found}")
-        took = (time.perf_counter() - started) / args.seeds
-        print(f"{case:24s} {ok_count:>3d}/{args.seeds:<3d}  {took:6.1f}  "
+    for case in cases:
+        mine = [d for d in done if d[0] == case]
+        ok_count = sum(d[2] for d in mine)
+        misses = [f"{seed} ({VOLUMES[seed % len(VOLUMES)]:,}): {found}"
+                  for _, seed, ok, found, _ in mine if not ok]
+        took = sum(d[4] for d in mine) / len(mine)
+        print(f"{case:24s} {ok_count:>3d}/{len(mine):<3d}  {took:6.1f}  "
               + ("; ".join(misses) or "-"), flush=True)
-        total += args.seeds
+        total += len(mine)
         hits += ok_count
         if CASES[case].large:
-            large_total += args.seeds
+            large_total += len(mine)
             large_hits += ok_count
     print(f"overall {hits}/{total} = {hits / total:.1%}; large effects and controls "
           f"{large_hits}/{large_total} = {large_hits / max(large_total, 1):.1%}")

@@ -60,16 +60,16 @@ class Case:
 CASES: dict[str, Case] = {c.name: c for c in (
     Case("carrier_incident", "Flash Express loses parcels: in-transit cancellations of its "
          "orders go from about 2% to 10%", ("carrier", "Flash Express"), "rate"),
-    Case("seller_out_of_stock", "the fifth-largest of 600 sellers runs out of stock: 35% of "
-         "its orders cancelled by the seller before shipping", ("seller_id", "S0004"), "rate",
-         forbid="carrier"),
-    Case("payment_mix", "cash on delivery grows from 20% to 40% of orders, every rate "
+    Case("seller_out_of_stock", "the second-largest of 600 sellers (about 9% of the orders) "
+         "runs out of stock: 35% of its orders cancelled by the seller before shipping",
+         ("seller_id", "S0001"), "rate", forbid="carrier"),
+    Case("payment_mix", "cash on delivery grows from 20% to 45% of orders, every rate "
          "unchanged", ("payment_method", "cod"), "mix"),
     Case("category_channel", "Beauty bought in livestreams: buyers cancel 25% before "
          "shipping instead of 4%", ("category × sales_channel", "Beauty × livestream"), "rate",
          large=False),
-    Case("new_buyers", "an acquisition campaign: new buyers go from about a quarter to half "
-         "of the orders (their own rate, a mix of payment methods, may drift)",
+    Case("new_buyers", "an acquisition campaign: new buyers go from a quarter to 55% of the "
+         "orders (their own rate, a mix of payment methods, may drift)",
          ("buyer_segment", "new"), ("mix", "both"), history=7),
     Case("awaiting_shipment", "seller-shipped orders miss the ship deadline: 1% → 10% "
          "cancelled by the system while awaiting shipment",
@@ -121,7 +121,7 @@ def generate(case: str, seed: int) -> dict[str, pd.DataFrame]:
         # buyers: new ones or returning ones (about a quarter new once history exists)
         new_share = 0.25
         if case == "new_buyers" and cur:
-            new_share = 0.5
+            new_share = 0.55
         # returning buyers come back to the platform whether or not the export reaches
         # back to their earlier orders: before the data starts they are "P" buyers
         new = rng.random(n) < new_share
@@ -143,8 +143,8 @@ def generate(case: str, seed: int) -> dict[str, pd.DataFrame]:
             sellers = np.array([f"S{i:04d}" for i in rng.choice(600, n, p=w)], dtype=object)
         pay_w = np.array(PAYMENT_W)
         if case == "payment_mix" and cur:
-            pay_w = pay_w * (0.6 / (1 - pay_w[2]))
-            pay_w[2] = 0.4
+            pay_w = pay_w * (0.55 / (1 - pay_w[2]))
+            pay_w[2] = 0.45
         frames.append(pd.DataFrame({
             "created_at": created, "buyer_id": ids, "seller_id": sellers, "_new": new,
             "category": rng.choice(CATEGORIES, n, p=CATEGORY_W),
@@ -181,7 +181,7 @@ def _lifecycle(o: pd.DataFrame, rng: np.random.Generator, case: str,
     seller_f = {s: float(np.exp(rng.normal(0, 0.4))) for s in o["seller_id"].unique()}
     p_oos = 0.012 * o["seller_id"].map(seller_f).to_numpy() * noise
     if case == "seller_out_of_stock":
-        p_oos = np.where(cur & (o["seller_id"] == "S0004"), 0.35, p_oos)
+        p_oos = np.where(cur & (o["seller_id"] == "S0001"), 0.35, p_oos)
     p_mind = np.full(n, 0.04) * noise * np.where(new, 2.5, 1.0)
     if case == "category_channel":
         hit = cur & (o["category"] == "Beauty") & (o["sales_channel"] == "livestream")

@@ -70,7 +70,8 @@ Redundant findings are pruned, using the counts of every pair of dimensions:
 * A *combination* of two dimensions (carrier × category, say) is a driver when
   it is significant and holds at least 75% of the contribution of *each* of
   its two segments (or the rest of the segment did not move significantly)
-  without being contained in either, and each segment shows
+  without being contained in either, is more surprising than either (it
+  explains more, not a diluted part), and each segment shows
   at least half of the combination's contribution on its own (otherwise the
   cell is one segment's effect seen through the other; of combinations sharing
   a segment, the most surprising wins), and its effect is not
@@ -534,8 +535,16 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
                       for m in (ma, mb)]
         holds = [(c >= THETA * cp) | ~_rest_moved(f, m, t, sign, overlaps.kind)
                  for cp, m in ((ca, ma), (cb, mb))]
+        # and it is more surprising than either segment: it explains more, not less
+        cols = ["x_0", "n_0", "x_1", "n_1"]
+        cell = t[cols].reset_index(drop=True)
+        mine = (f.points(cell) - f.share(cell) * f.change).to_numpy(float) * sign
+        sharper = [mine >= (f.points(m[cols].reset_index(drop=True))
+                            - f.share(m[cols].reset_index(drop=True)) * f.change
+                            ).to_numpy(float) * sign for m in (ma, mb)]
         ok = ((c > 1e-12) & (sign * change > 0)  # a combination goes the change's way
               & (ca >= PARENT * c) & (cb >= PARENT * c) & holds[0] & holds[1]
+              & sharper[0] & sharper[1]
               & (inside[0] < WITHIN) & (inside[1] < WITHIN)
               & ~t["noise"].to_numpy(bool) & t["distinct"].to_numpy(bool)
               & (t["effect"] != "mix").to_numpy())
