@@ -27,7 +27,9 @@ seller, payment method, sales channel, fulfillment), rose beyond what the
 volume of orders explains. For each combination the contacts of the current
 period are compared with the baseline's scaled by the ratio of orders
 (Poisson test, Benjamini-Hochberg over all combinations tested); combinations
-with fewer than ``min_contacts`` are not tested (impact pruning); a more
+with fewer than ``min_contacts`` are not tested (impact pruning), nor are
+attribute values that are null (a carrier before hand-over, any attribute of a
+contact that names no order: an outcome or a gap, not a group); a more
 specific combination replaces its parent when it holds at least 75% of the
 parent's excess and its ratio to the expected is clearly (10%) higher
 (isolation); once a burst is reported, its contacts are taken out of both
@@ -343,6 +345,8 @@ def _combos(source: Any, ub: ibis.Table, uc: ibis.Table, groups: list[tuple[str,
     for g, n1, n0 in zip(groups, current, baseline, strict=True):
         keys = ["reason", *g]
         n1 = n1[n1["count"] >= min_contacts].rename(columns={"count": "current"})
+        for a in g:  # no value is not a group: a carrier is null before hand-over, an
+            n1 = n1[n1[a] != "(none)"]  # attribute null when the contact names no order
         if n1.empty:
             continue
         t = n1.merge(n0.rename(columns={"count": "baseline"}), on=keys,
