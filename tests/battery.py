@@ -173,9 +173,8 @@ def _lifecycle(o: pd.DataFrame, rng: np.random.Generator, case: str,
     u = rng.random((6, n))
     h = pd.to_timedelta
     # stage 1: unpaid (cash on delivery confirmation, abandoned payment)
-    # new buyers cancel more, whatever they pay with (additive: no payment interaction)
-    p_unpaid = (np.where(o["payment_method"] == "cod", 0.15, 0.025) + np.where(new, 0.04, 0.0)
-                ) * noise
+    p_unpaid = np.where(o["payment_method"] == "cod", 0.15, 0.025) * noise
+    p_unpaid *= np.where(new, 2.5, 1.0)
     unpaid = u[0] < p_unpaid
     paid_at = o["created_at"] + h(rng.integers(60, 3 * 3600, n), unit="s")
     # stage 2: awaiting shipment -- seller out of stock, buyer changes mind, missed deadline
@@ -183,7 +182,7 @@ def _lifecycle(o: pd.DataFrame, rng: np.random.Generator, case: str,
     p_oos = 0.012 * o["seller_id"].map(seller_f).to_numpy() * noise
     if case == "seller_out_of_stock":
         p_oos = np.where(cur & (o["seller_id"] == "S0001"), 0.35, p_oos)
-    p_mind = (0.04 + np.where(new, 0.06, 0.0)) * noise
+    p_mind = np.full(n, 0.04) * noise * np.where(new, 2.5, 1.0)
     if case == "category_channel":
         hit = cur & (o["category"] == "Beauty") & (o["sales_channel"] == "livestream")
         p_mind = np.where(hit, 0.25, p_mind)

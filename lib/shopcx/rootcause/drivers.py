@@ -533,20 +533,18 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
             inside = [np.nanmin(np.where(m[["n_0", "n_1"]].to_numpy() > 0,
                                          cells / m[["n_0", "n_1"]].to_numpy(), np.inf), axis=1)
                       for m in (ma, mb)]
-        # the cell holds a segment when the rest of the segment did not move beyond its
-        # share, or when it holds 75% of it and is more surprising than the segment
-        # (not a diluted part of it)
+        holds = [(c >= THETA * cp) | ~_rest_moved(f, m, t, sign, overlaps.kind)
+                 for cp, m in ((ca, ma), (cb, mb))]
+        # and it is more surprising than either segment: it explains more, not less
         cols = ["x_0", "n_0", "x_1", "n_1"]
         cell = t[cols].reset_index(drop=True)
         mine = (f.points(cell) - f.share(cell) * f.change).to_numpy(float) * sign
-        holds = []
-        for cp, m in ((ca, ma), (cb, mb)):
-            whole = m[cols].reset_index(drop=True)
-            sharper = mine >= (f.points(whole) - f.share(whole) * f.change).to_numpy(float) * sign
-            holds.append(~_rest_moved(f, m, t, sign, overlaps.kind)
-                         | ((c >= THETA * cp) & sharper))
+        sharper = [mine >= (f.points(m[cols].reset_index(drop=True))
+                            - f.share(m[cols].reset_index(drop=True)) * f.change
+                            ).to_numpy(float) * sign for m in (ma, mb)]
         ok = ((c > 1e-12) & (sign * change > 0)  # a combination goes the change's way
               & (ca >= PARENT * c) & (cb >= PARENT * c) & holds[0] & holds[1]
+              & sharper[0] & sharper[1]
               & (inside[0] < WITHIN) & (inside[1] < WITHIN)
               & ~t["noise"].to_numpy(bool) & t["distinct"].to_numpy(bool)
               & (t["effect"] != "mix").to_numpy())
