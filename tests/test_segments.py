@@ -74,9 +74,13 @@ def test_segment_profile_by_hand() -> None:
     assert p.loc["new", "cancellation_rate"] == 0.0
     assert p.loc["new", "cancellation_rate_baseline"] == pytest.approx(2 / 7)
     assert pd.isna(p.loc["regular", "cancellation_rate_baseline"])  # no regulars before
-    # the market fell from 2/7 to 0: all of it in "new", rate (-4/21) and mix (-2/21) alike
-    assert p.loc["new", "contribution"] == pytest.approx(-2 / 7)
-    assert p.loc["new", "effect"] == "both"
+    # the market fell from 2/7 to 0 (mean rate 1/7). "new": rate effect (0 - 2/7) x (1 + 2/6)
+    # / 2 = -4/21; its share fell 1 -> 2/6 at rates averaging 1/7, the market's mean: no
+    # mix effect. The four segments new in October (4/6 of its orders) never cancel, 1/7
+    # below the mean: -4/6 x 1/7 = -2/21 between them, all mix.
+    assert p.loc["new", "contribution"] == pytest.approx(-4 / 21)
+    assert p.loc["new", "effect"] == "rate"
+    assert p.loc["regular", "contribution"] == pytest.approx(-1 / 6 / 7)
     assert p["contribution"].sum() == pytest.approx(-2 / 7)
     assert p.loc["regular", "cpo"] == 0.0
     assert pd.isna(p.loc["regular", "cancel_request_success_rate"])  # no buyer requests
