@@ -293,7 +293,8 @@ def themes_by_segment(tagged: pd.DataFrame, by: str, themes: list[str],
     texts, largest first; columns: ``feedback`` and one share per theme.
     """
     t = tagged[tagged["text"].notna() & tagged["joined"]].copy()
-    t[by] = t[by].fillna("(none)")
+    # a carrier is null before hand-over: those orders are "not handed over", not a carrier
+    t[by] = t[by].fillna("not handed over" if by == "carrier" else "(not recorded)")
     totals = t.groupby(by).size().rename("feedback")
     exploded = t.explode("themes")
     counts = (exploded[exploded["themes"].isin(themes)].groupby([by, "themes"]).size()
