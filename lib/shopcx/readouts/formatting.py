@@ -142,7 +142,7 @@ def print_explanation(doc: dict[str, Any], console: Console | None = None) -> No
                 f"{change(r['ci_low'])}..{change(r['ci_high'])}", note)
         console.print(table)
     for line in scope_notes(doc, change):
-        console.print(line)
+        console.print(line, markup=False)
     rows = doc.get("breakdown", [])[:8]
     if rows:
         table = Table(title="what kind of cancellations moved", title_justify="left")
@@ -156,25 +156,28 @@ def print_explanation(doc: dict[str, Any], console: Console | None = None) -> No
         console.print(table)
 
 
-def scope_notes(doc: dict[str, Any], change: Callable[[float | None], str]) -> list[str]:
-    """One sentence per dimension with a scope, a shortened window, or left out."""
-    lines = []
-    support = doc.get("min_support")
-    if support:
-        lines.append(f"Segments need {support['units']} orders (or requests) and "
-                     f"{support['events']} events over the two periods to be drivers.")
+def scope_notes(doc: dict[str, Any], change: Callable[[float], str],
+                units: str = "orders (or requests)",
+                mark: Callable[[str], str] = lambda name: name) -> list[str]:
+    """What an ``explain`` result could describe, one sentence each: the minimum
+    support, then every dimension left out, with a scope, or on a shortened buyer
+    history. ``doc`` is the result or its JSON object; ``mark`` decorates a
+    dimension's name (emphasis in a readout)."""
+    support = doc["min_support"]
+    lines = [f"A segment needs {support['units']} {units} and {support['events']} events "
+             "over the two periods before it can be a driver; smaller ones count as noise."]
     for d in doc.get("dimensions", []):
         name = d["dimension"].replace("_", " ")
+        title = mark(name.capitalize())
         if not d["used"]:
-            lines.append(f"{name}: {d['reason']}.")
-        elif d.get("share_in_scope"):
-            b, c = (f"{v:.0%}" if v is not None else "n/a" for v in d["share_in_scope"])
-            outside = (None if doc.get("change") is None or d.get("explained") is None
-                       else doc["change"] - d["explained"])
-            lines.append(f"{name} describes {d['scope']} ({b} → {c} of them); "
-                         f"{change(outside)} of the change lies outside that scope.")
-        elif d.get("window_days") and d.get("reason") and "shortened" in d["reason"]:
-            lines.append(f"{name}: {d['reason']}.")
+            lines.append(f"{title} is not used: {d['reason']}.")
+        elif d.get("share_in_scope") and doc.get("change") is not None:
+            b, c = (("n/a" if v is None else f"{v:.0%}") for v in d["share_in_scope"])
+            lines.append(f"{title} describes {d['scope']}, {b} → {c} of them; "
+                         f"{change(doc['change'] - d['explained'])} of the change happened "
+                         f"outside that scope and is not attributed to any {name}.")
+        elif d.get("shortened"):
+            lines.append(f"{title}: {d['reason']}.")
     return lines
 
 

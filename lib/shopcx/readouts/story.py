@@ -26,7 +26,7 @@ from IPython.display import HTML, Markdown, display
 from shopcx.errors import InputError
 from shopcx.metrics.kpis import KPI_BY_NAME
 from shopcx.readouts import plots
-from shopcx.readouts.formatting import format_value, no_data
+from shopcx.readouts.formatting import format_value, no_data, scope_notes
 from shopcx.readouts.narrative import describe_change
 from shopcx.readouts.readout import definitions as kpi_definitions
 from shopcx.readouts.readout import show_table
@@ -38,7 +38,7 @@ from shopcx.voc.themes import load_taxonomy
 
 __all__ = ["ACTIONS", "METHOD", "ORDER", "Story", "actions_for", "burst_table", "definitions",
            "driver_table", "moved_metrics", "plot_timing", "prepare", "prepare_all",
-           "root_cause_links", "scope_sentences", "show", "show_all", "timing_table",
+           "root_cause_links", "show", "show_all", "timing_table",
            "voice_for"]
 
 ORDER = ("cancellation_rate", "seller_fault_cancellation_rate", "cancel_request_success_rate",
@@ -315,28 +315,6 @@ def _waterfall_dimension(story: Story) -> str | None:
     return None if drivers.empty else drivers.iloc[0]["dimension"].split(SEP)[0]
 
 
-def scope_sentences(result: dict[str, Any]) -> list[str]:
-    """What each dimension could describe: scopes, shortened or missing buyer history,
-    the minimum support (Markdown sentences for the readout)."""
-    kind = EXPLAINABLE[result["metric"]].kind
-    out = [f"A segment needs {result['min_support']['units']} "
-           f"{_unit(result['metric'], 2)} and {result['min_support']['events']} events over "
-           "the two periods before it can be a driver; smaller ones count as noise."]
-    for d in result.get("dimensions", []):
-        name = d["dimension"].replace("_", " ")
-        if not d["used"]:
-            out.append(f"*{name.capitalize()}* is not used: {d['reason']}.")
-        elif d.get("share_in_scope") and result["change"] is not None:
-            b, c = (("n/a" if v is None else f"{v:.0%}") for v in d["share_in_scope"])
-            out.append(f"*{name.capitalize()}* describes {d['scope']}, {b} → {c} of them; "
-                       f"{_pts(kind, result['change'] - d['explained'])} of the change "
-                       "happened outside that scope and is not attributed to any "
-                       f"{name}.")
-        elif d.get("reason") and "shortened" in str(d["reason"]):
-            out.append(f"*{name.capitalize()}*: {d['reason']}.")
-    return out
-
-
 def show(story: Story) -> None:
     """Display one metric's root-cause section (for a notebook cell)."""
     r = story.result
@@ -377,7 +355,8 @@ def show(story: Story) -> None:
             "dimension the contributions add up to the change). *Follows the market*: the "
             "segment moved like everyone else; *within noise*: chance could explain it. "
             "Segments that only reflect another driver are left out."))
-    display(Markdown(" ".join(scope_sentences(r))))
+    display(Markdown(" ".join(scope_notes(r, lambda v: _pts(kind, v), _unit(story.metric, 2),
+                                          mark=lambda name: f"*{name}*"))))
     b = r["breakdown_table"]
     if not b.empty and r["change"] is not None:
         kinds = b.head(6)

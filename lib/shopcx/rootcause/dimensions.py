@@ -32,7 +32,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 __all__ = ["DIMENSIONS", "LOOKBACK_DAYS", "MIN_LOOKBACK_DAYS", "UNKNOWN", "Dimension",
-           "segment_window"]
+           "first_order", "segment_window"]
 
 UNKNOWN = "(unknown)"
 """The key of a dimension's null bucket inside its scope."""
@@ -85,11 +85,17 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
 )}
 
 
-def segment_window(first_order: Any, baseline_start: Any, lookback_days: int = LOOKBACK_DAYS,
+def first_order(source: Any, market: str) -> Any:
+    """The market's earliest order in the data (where buyer history starts)."""
+    o = source.tables["orders"]
+    return source.execute(o.filter(o.market == market.upper()).created_at.min())
+
+
+def segment_window(data_start: Any, baseline_start: Any, lookback_days: int = LOOKBACK_DAYS,
                    minimum: int = MIN_LOOKBACK_DAYS) -> tuple[int | None, str]:
     """The buyer-history window both periods have, and a sentence saying why.
 
-    ``first_order`` is the market's earliest order in the data. The baseline
+    ``data_start`` is the market's earliest order in the data (:func:`first_order`). The baseline
     starts first, so its history is the shorter one: the window is
     ``lookback_days`` when the data covers it, else the days of data before
     the baseline when at least ``minimum``, else None (leave buyer segments out).
@@ -101,9 +107,9 @@ def segment_window(first_order: Any, baseline_start: Any, lookback_days: int = L
     >>> segment_window("2026-10-01", "2026-10-01")[0] is None
     True
     """
-    if first_order is None or pd.isna(first_order):
+    if data_start is None or pd.isna(data_start):
         return None, "no orders to derive buyer history from"
-    first, start = pd.Timestamp(first_order), pd.Timestamp(baseline_start)
+    first, start = pd.Timestamp(data_start), pd.Timestamp(baseline_start)
     days = int((start.normalize() - first.normalize()).days)
     if days >= lookback_days:
         return lookback_days, f"history window {lookback_days} days"

@@ -110,7 +110,13 @@ from shopcx.metrics.facts import (
 )
 from shopcx.metrics.segments import with_buyer_segment
 from shopcx.metrics.stats import Z95, benjamini_hochberg
-from shopcx.rootcause.dimensions import DIMENSIONS, LOOKBACK_DAYS, UNKNOWN, segment_window
+from shopcx.rootcause.dimensions import (
+    DIMENSIONS,
+    LOOKBACK_DAYS,
+    UNKNOWN,
+    first_order,
+    segment_window,
+)
 
 __all__ = ["EXPLAINABLE", "MIN_EVENTS", "MIN_SURPRISE", "MIN_UNITS", "decompose", "explain",
            "explain_to_dict"]
@@ -624,11 +630,6 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
     return drivers
 
 
-def _first_order(source: Any, market: str) -> Any:
-    o = source.tables["orders"]
-    return source.execute(o.filter(o.market == market.upper()).created_at.min())
-
-
 def _plan(source: Any, market: str, metric: str, baseline_start: Any,
           dimensions: tuple[str, ...]) -> tuple[list[dict[str, Any]], int | None]:
     """Each dimension's scope, null policy and status (used or left out, why)."""
@@ -646,10 +647,11 @@ def _plan(source: Any, market: str, metric: str, baseline_start: Any,
                 row["reason"] = (f"{name} is set at hand-over and every {metric} event "
                                  "happens before it")
         if name == "buyer_segment":
-            lookback, why = segment_window(_first_order(source, market), baseline_start,
+            lookback, why = segment_window(first_order(source, market), baseline_start,
                                            LOOKBACK_DAYS)
             row["reason"], row["used"] = why, lookback is not None
             row["window_days"] = lookback
+            row["shortened"] = lookback is not None and lookback < LOOKBACK_DAYS
         plan.append(row)
     return plan, lookback
 

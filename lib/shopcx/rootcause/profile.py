@@ -18,7 +18,7 @@ from shopcx.cache import memoized
 from shopcx.data.sources import load_source
 from shopcx.metrics.kpis import compute_segment_kpis
 from shopcx.metrics.segments import BUYER_SEGMENTS
-from shopcx.rootcause.dimensions import segment_window
+from shopcx.rootcause.dimensions import first_order, segment_window
 from shopcx.rootcause.drivers import decompose
 
 __all__ = ["PROFILE_KPIS", "segment_profile"]
@@ -47,9 +47,8 @@ def segment_profile(source: Any, market: str, start: Any, end: Any, baseline_sta
 
 def _segment_profile(source: Any, market: str, start: Any, end: Any, baseline_start: Any,
                      baseline_end: Any) -> pd.DataFrame:
-    o = source.tables["orders"]
-    first = source.execute(o.filter(o.market == market.upper()).created_at.min())
-    window, why = segment_window(first, min(pd.Timestamp(baseline_start), pd.Timestamp(start)))
+    window, why = segment_window(first_order(source, market),
+                                 min(pd.Timestamp(baseline_start), pd.Timestamp(start)))
     if window is None:  # the labels would mean different things in the two periods
         return pd.DataFrame({"reason": pd.Series([], dtype=object)}).assign(note=why)
     now = compute_segment_kpis(source, market, start, end, "buyer_segment", window)
