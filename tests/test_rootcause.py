@@ -247,6 +247,38 @@ def test_intervals_stay_open_at_zero_and_all_and_mix_carries_variance() -> None:
     assert d.loc["C", "ci_high"] - d.loc["C", "ci_low"] > 0.1
 
 
+def test_a_mix_effect_has_its_own_interval_computed_by_hand() -> None:
+    # a: 10% cancelled both months, 100 then 50 orders; b: 40% both months, 100 then 150
+    b = pd.DataFrame({"key": ["a", "b"], "x": [10, 40], "n": [100, 100]})
+    c = pd.DataFrame({"key": ["a", "b"], "x": [5, 60], "n": [50, 150]})
+    d = decompose(b, c).set_index("key")
+    # b's share 50% -> 75%; mean overall rate R = (50/200 + 65/200) / 2 = 0.2875
+    mix = 0.25 * (0.40 - 0.2875)
+    assert d.loc["b", "mix_effect"] == pytest.approx(mix)
+    assert d.loc["b", "rate_effect"] == pytest.approx(0.0)
+    assert d.loc["b", "effect"] == "mix"
+    # delta method: shares (multinomial) times (r - R)^2, plus the share's move squared
+    # times the variance of r - R: (1 - w)^2 var(mean of b's rates) + w^2 var(mean of the
+    # rest's), each rate smoothed with z^2/2 pseudo-events (Agresti-Coull)
+    k = 1.959964 ** 2 / 2
+
+    def var(x: float, n: float) -> float:
+        p = (x + k) / (n + 2 * k)
+        return p * (1 - p) / (n + 2 * k)
+
+    shares = (0.5 * 0.5 / 200 + 0.75 * 0.25 / 200) * (0.40 - 0.2875) ** 2
+    rates = 0.25 ** 2 * ((1 - 0.625) ** 2 * (var(40, 100) + var(60, 150)) / 4
+                         + 0.625 ** 2 * (var(10, 100) + var(5, 50)) / 4)
+    half = 1.959964 * np.sqrt(shares + rates)
+    assert half == pytest.approx(0.014520, abs=2e-6)  # the arithmetic, done once by hand
+    assert d.loc["b", "mix_ci_low"] == pytest.approx(mix - half)
+    assert d.loc["b", "mix_ci_high"] == pytest.approx(mix + half)
+    # the whole contribution also carries every event's noise: a wider interval
+    assert d.loc["b", "ci_high"] - d.loc["b", "ci_low"] > 2.5 * 2 * half
+    # a mix segment is judged on its mix interval: significant here
+    assert not d.loc["b", "noise"] and d.loc["b", "ci_low"] < 0.01
+
+
 def test_small_and_absent_segments_are_not_drivers() -> None:
     # S-big 400 orders in both months; a one-order seller with its only order cancelled
     # in November; a seller with 40 orders in October that is absent in November

@@ -201,10 +201,24 @@ def driver_table(story: Story, others: int = 5) -> pd.DataFrame:
             d["baseline_value"], d["current_value"], strict=True)],
         "share of orders": [f"{a:.1%} → {b:.1%}" for a, b in zip(
             d["baseline_share"], d["current_share"], strict=True)],
-        "95% interval": [f"{_pts(kind, a)} .. {_pts(kind, b)}" for a, b in zip(
-            d["ci_low"], d["ci_high"], strict=True)],
+        "95% interval": [_interval(r, kind) for _, r in d.iterrows()],
         "verdict": [_verdict(r, tested) for _, r in d.iterrows()],
     })
+
+
+def _tested_interval(r: pd.Series) -> tuple[float, float]:
+    """The interval a segment is judged on: its mix effect's for a mix effect (more
+    precise than the whole contribution's), else its contribution's."""
+    if r["effect"] == "mix" and pd.notna(r.get("mix_ci_low")):
+        return r["mix_ci_low"], r["mix_ci_high"]
+    return r["ci_low"], r["ci_high"]
+
+
+def _interval(r: pd.Series, kind: str) -> str:
+    low, high = _tested_interval(r)
+    text = f"{_pts(kind, low)} .. {_pts(kind, high)}"
+    return f"{text} (mix effect {_pts(kind, r['mix_effect'])})" if (
+        r["effect"] == "mix" and pd.notna(r.get("mix_ci_low"))) else text
 
 
 def _verdict(r: pd.Series, tested: int) -> str:
@@ -213,7 +227,8 @@ def _verdict(r: pd.Series, tested: int) -> str:
     if r["noise"]:
         if not r.get("supported", True):
             return "too few orders to judge"
-        if r["ci_low"] > 0 or r["ci_high"] < 0:  # its own interval excludes zero
+        low, high = _tested_interval(r)
+        if low > 0 or high < 0:  # its own interval excludes zero
             return f"within noise once {tested} segments are tested"
         return "within noise"
     return "driver, against the change" if r.get("against_change") else "driver"

@@ -236,13 +236,60 @@ def decompose(baseline: pd.DataFrame, current: pd.DataFrame,
     se = np.sqrt(_period_variance(t["x_0"], t["n_0"], n0, centre, kind)
                  + _period_variance(t["x_1"], t["n_1"], n1, centre, kind))
     out["ci_low"], out["ci_high"] = out["contribution"] - Z95 * se, out["contribution"] + Z95 * se
-    out["p_value"] = _p_value(out["contribution"].to_numpy(), se)
-    out["supported"] = ((t["n_0"] + t["n_1"] >= MIN_UNITS)
-                        & (t["x_0"] + t["x_1"] >= MIN_EVENTS)).to_numpy()
-    out["noise"] = ~out["supported"] | ((out["ci_low"] <= 0) & (out["ci_high"] >= 0))
+    mix_se = np.sqrt(_mix_variance(t, kind, centre))
+    out["mix_ci_low"], out["mix_ci_high"] = mix - Z95 * mix_se, mix + Z95 * mix_se
     out["effect"] = np.select([rate.abs() > 2 * mix.abs(), mix.abs() > 2 * rate.abs()],
                               ["rate", "mix"], "both")
+    # a mix effect is tested on its own: it is far more precise than the segment's
+    # contribution, whose rate part carries the noise of the segment's own events
+    is_mix = (out["effect"] == "mix").to_numpy()
+    out["p_value"] = np.where(is_mix, _p_value(mix.to_numpy(), mix_se),
+                              _p_value(out["contribution"].to_numpy(), se))
+    out["supported"] = ((t["n_0"] + t["n_1"] >= MIN_UNITS)
+                        & (t["x_0"] + t["x_1"] >= MIN_EVENTS)).to_numpy()
+    low, high = (np.where(is_mix, out[f"mix_ci_{e}"], out[f"ci_{e}"]) for e in ("low", "high"))
+    out["noise"] = ~out["supported"] | ((low <= 0) & (high >= 0))
     return out
+
+
+def _rate_variance(x: Any, n: Any, kind: str) -> np.ndarray:
+    """Variance of a rate ``x / n`` (Agresti-Coull pseudo-events; ``inf`` without units)."""
+    x, n = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "ratio":
+            return np.where(n > 0, (x + _PSEUDO) / n ** 2, np.inf)
+        smoothed = (x + _PSEUDO) / (n + 2 * _PSEUDO)
+        return np.where(n > 0, smoothed * (1 - smoothed) / (n + 2 * _PSEUDO), np.inf)
+
+
+def _mix_variance(t: pd.DataFrame, kind: str, centre: float) -> np.ndarray:
+    """Sampling variance of the mix effect ``Δw × (r̄ − R̄)`` (delta method).
+
+    The shares are multinomial; ``r̄ − R̄`` moves with the segment's mean rate
+    and, through ``R̄``, with the rest's. A segment seen in one period only
+    has its rate from that period.
+    """
+    n0, n1 = float(t["n_0"].sum()), float(t["n_1"].sum())
+    x0, x1 = float(t["x_0"].sum()), float(t["x_1"].sum())
+    var_share = sum(t[f"n_{p}"] / n * (1 - t[f"n_{p}"] / n) / n
+                    for p, n in ((0, n0), (1, n1)) if n)
+    w0 = t["n_0"] / n0 if n0 else t["n_0"] * 0.0
+    w1 = t["n_1"] / n1 if n1 else t["n_1"] * 0.0
+    w = (w0 + w1) / 2
+    own = [_rate_variance(t[f"x_{p}"], t[f"n_{p}"], kind) for p in (0, 1)]
+    rest = [_rate_variance(x - t[f"x_{p}"], n - t[f"n_{p}"], kind)
+            for p, x, n in ((0, x0, n0), (1, x1, n1))]
+    mean_own = np.where(np.isinf(own[0]), own[1], np.where(np.isinf(own[1]), own[0],
+                                                            (own[0] + own[1]) / 4))
+    mean_rest = np.where(np.isinf(rest[0]) | np.isinf(rest[1]), 0.0, (rest[0] + rest[1]) / 4)
+    with np.errstate(invalid="ignore"):
+        r0 = (t["x_0"] / t["n_0"]).where(t["n_0"] > 0)
+        r1 = (t["x_1"] / t["n_1"]).where(t["n_1"] > 0)
+    mean = ((r0.fillna(r1) + r1.fillna(r0)) / 2).fillna(centre).to_numpy(float)
+    mean_own = np.where(np.isinf(mean_own), 0.0, mean_own)
+    moved = (w1 - w0).to_numpy(float)
+    return (np.asarray(var_share, dtype=float) * (mean - centre) ** 2
+            + moved ** 2 * ((1 - w) ** 2 * mean_own + w ** 2 * mean_rest).to_numpy(float))
 
 
 def _units(source: Any, metric: str, market: str, start: Any, end: Any,
@@ -347,25 +394,36 @@ class _Frame:
 def _surprise(t: pd.DataFrame, frame: _Frame, kind: str) -> pd.DataFrame:
     """Surprise (contribution beyond the proportional share), its standard error, p-value.
 
-    In frame points, ``surprise = contribution − w̄ × change``; its variance is
-    approximately ``(1 − w̄)²`` times the segment's plus ``w̄²`` times the rest's.
+    In frame points, ``surprise = contribution − w̄ × R``, where ``R`` is the
+    dimension's rate effect (the sum of its segments' rate effects): were
+    every segment's rate to move alike and no share to move, each segment
+    would contribute its share of ``R`` and nothing else. A mix effect is
+    therefore surprise in full: a growing segment with a rate above the
+    market's is not "its share of the change" however large it grows. The
+    variance is approximately ``(1 − w̄)²`` times the segment's plus ``w̄²``
+    times the rest's.
     """
     x0, n0, x1, n1 = (t[c].to_numpy(float) for c in ("x_0", "n_0", "x_1", "n_1"))
     w = frame.share({"n_0": n0, "n_1": n1})
     out = pd.DataFrame(index=t.index)
-    out["surprise"] = t["contribution"].to_numpy() - w * frame.change
+    moved_alike = float(t["rate_effect"].sum())
+    out["surprise"] = t["contribution"].to_numpy() - w * moved_alike
     var = np.zeros(len(t))
     for x, n, (xa, na) in ((x0, n0, frame.totals["baseline"]), (x1, n1, frame.totals["current"])):
         var += ((1 - w) ** 2 * _period_variance(x, n, na, frame.centre, kind)
                 + w ** 2 * _period_variance(xa - x, na - n, na, frame.centre, kind))
     se = np.sqrt(var)
-    out["surprise_se"] = se
-    out["surprise_p"] = _p_value(out["surprise"].to_numpy(), se)
+    # a mix segment's surprise is its mix effect, tested with the mix effect's own variance
+    is_mix = (t["effect"] == "mix").to_numpy()
+    mix_se = (t["mix_ci_high"] - t["mix_ci_low"]).to_numpy(float) / (2 * Z95)
+    out["surprise"] = np.where(is_mix, t["mix_effect"], out["surprise"])
+    out["surprise_se"] = np.where(is_mix, mix_se, se)
+    out["surprise_p"] = _p_value(out["surprise"].to_numpy(), out["surprise_se"].to_numpy())
     return out
 
 
-_SCALED = ("rate_effect", "mix_effect", "contribution", "ci_low", "ci_high", "surprise",
-           "surprise_se")
+_SCALED = ("rate_effect", "mix_effect", "contribution", "ci_low", "ci_high", "mix_ci_low",
+           "mix_ci_high", "surprise", "surprise_se")
 
 
 def _table(c0: pd.DataFrame, c1: pd.DataFrame, frame: _Frame, kind: str,
@@ -441,7 +499,7 @@ class _Overlaps:
                         self.frames[pair])
         return None
 
-    def _moved_more(self, cell: pd.Series, outer: pd.Series, way: float) -> bool:
+    def moved_more(self, cell: pd.Series, outer: pd.Series, way: float) -> bool:
         """Did the overlap's rate move significantly more (in the ``way``) than the rest?"""
         rest = {k: outer[k] - cell[k] for k in ("x_0", "n_0", "x_1", "n_1")}
         if min(cell["n_0"], cell["n_1"], rest["n_0"], rest["n_1"]) <= 0:
@@ -471,7 +529,21 @@ class _Overlaps:
         return way * rest_surprise < 0.25 * way * surprise
 
     def relation(self, s: pd.Series, d: pd.Series) -> str | None:
-        """``"reflects"`` when ``s`` only reflects ``d``, ``"reflected"`` for the reverse."""
+        """``"reflects"`` when ``s`` only reflects ``d``, ``"reflected"`` for the reverse.
+
+        A shift of shares cannot come from a rate moving in another dimension
+        (a new-buyer influx raises the rate of cash on delivery, whose buyers
+        are more often new; cash on delivery's rate does not bring new
+        buyers): a ``mix`` segment never reflects a ``rate`` one.
+        """
+        rel = self._relation(s, d)
+        if rel == "reflects" and _shift_from_rate(s, d):
+            return "reflected" if self._relation(d, s) == "reflects" else None
+        if rel == "reflected" and _shift_from_rate(d, s):
+            return "reflects" if self._relation(d, s) == "reflected" else None
+        return rel
+
+    def _relation(self, s: pd.Series, d: pd.Series) -> str | None:
         found = self.find(s, d)
         if found is None:
             return None
@@ -497,14 +569,24 @@ class _Overlaps:
                 return "reflects"
             if within(ms):
                 return "reflected"
+            # one's shares moved, the other's rate: the rate moved with the shares
+            if d["effect"] == "mix" and s["effect"] != "mix":
+                return "reflects"
+            if s["effect"] == "mix" and d["effect"] != "mix":
+                return "reflected"
             return None  # a combination of the two: see the combination search
-        if in_s and not self._moved_more(cell, md, way):
+        if in_s and not self.moved_more(cell, md, way):
             return "reflects"
         if self._explained_by(ms, md, cell, f, way):
             return "reflects"
-        if in_d and not self._moved_more(cell, ms, way):
+        if in_d and not self.moved_more(cell, ms, way):
             return "reflected"
         return None
+
+
+def _shift_from_rate(s: pd.Series, d: pd.Series) -> bool:
+    """Would ``s`` reflecting ``d`` mean a shift of shares caused by a rate?"""
+    return s["effect"] == "mix" and d["effect"] == "rate"
 
 
 def _rest_moved(f: _Frame, margin: pd.DataFrame, cells: pd.DataFrame, sign: np.ndarray,
@@ -539,21 +621,26 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
             inside = [np.nanmin(np.where(m[["n_0", "n_1"]].to_numpy() > 0,
                                          cells / m[["n_0", "n_1"]].to_numpy(), np.inf), axis=1)
                       for m in (ma, mb)]
-        holds = [(c >= THETA * cp) | ~_rest_moved(f, m, t, sign, overlaps.kind)
-                 for cp, m in ((ca, ma), (cb, mb))]
-        # and it is more surprising than either segment: it explains more, not less
+        still = [~_rest_moved(f, m, t, sign, overlaps.kind) for m in (ma, mb)]
+        holds = [(c >= THETA * cp) | rest for cp, rest in zip((ca, cb), still, strict=True)]
+        # and it is more surprising than either segment (it explains more, not less),
+        # unless the rest of that segment stayed within noise or the cell's rate moved
+        # significantly more than the rest's (a diluted part moves like the rest)
         cols = ["x_0", "n_0", "x_1", "n_1"]
         cell = t[cols].reset_index(drop=True)
         mine = (f.points(cell) - f.share(cell) * f.change).to_numpy(float) * sign
-        sharper = [mine >= (f.points(m[cols].reset_index(drop=True))
-                            - f.share(m[cols].reset_index(drop=True)) * f.change
-                            ).to_numpy(float) * sign for m in (ma, mb)]
+        sharper = [(mine >= (f.points(m[cols].reset_index(drop=True))
+                             - f.share(m[cols].reset_index(drop=True)) * f.change
+                             ).to_numpy(float) * sign) | rest
+                   for m, rest in zip((ma, mb), still, strict=True)]
         ok = ((c > 1e-12) & (sign * change > 0)  # a combination goes the change's way
               & (ca >= PARENT * c) & (cb >= PARENT * c) & holds[0] & holds[1]
-              & sharper[0] & sharper[1]
               & (inside[0] < WITHIN) & (inside[1] < WITHIN)
               & ~t["noise"].to_numpy(bool) & t["distinct"].to_numpy(bool)
-              & (t["effect"] != "mix").to_numpy())
+              & (t["rate_effect"].to_numpy(float) * sign > t["mix_effect"].abs().to_numpy()))
+        for i in np.flatnonzero(ok & ~(sharper[0] & sharper[1])):
+            ok[i] = all(sharp[i] or overlaps.moved_more(t.iloc[i], m.iloc[i], sign[i])
+                        for sharp, m in zip(sharper, (ma, mb), strict=True))
         if ok.any():
             hit = t[ok].copy()
             hit["dimension"] = a + SEP + b
@@ -588,11 +675,16 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
     ``candidates`` most surprising are compared with each other (pairwise checks).
     """
     redundant: dict[tuple[str, str], str] = {}
+    # a combination holds its segments' rates; a segment whose share moved keeps its own
+    shifted = set(zip(one["dimension"][one["effect"] == "mix"], one["key"][one["effect"] == "mix"],
+                      strict=True))
     for _, combo in combos.iterrows() if not combos.empty else ():
         for parent in combo["parents"]:
-            redundant.setdefault(parent, _label(combo))
+            if parent not in shifted:
+                redundant.setdefault(parent, _label(combo))
     rows = [r for _, r in one.iterrows() if r["supported"] and r["key"] != OUTSIDE
             and _same_way(r["surprise"], r["contribution"])]
+    redundant.update(_other_side(rows))
     if not combos.empty:
         rows += [r for _, r in combos.drop(columns="parents").iterrows()]
     rows.sort(key=lambda r: (r["noise"] or not r["distinct"], -abs(r["surprise"]),
@@ -628,6 +720,24 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
     drivers["noise"] = ~(significant & distinct)
     drivers["redundant_with"] = None
     return drivers
+
+
+def _other_side(rows: list[pd.Series]) -> dict[tuple[str, str], str]:
+    """A share shift has two sides: when cash on delivery grows, card shrinks. A
+    shrinking segment's mix effect is the other side of a growing segment's of
+    the same dimension pushing the same way, which names the shift."""
+    real = [r for r in rows if r["effect"] == "mix" and not r["noise"] and r["distinct"]]
+    out = {}
+    for r in real:
+        if r["current_share"] >= r["baseline_share"]:
+            continue
+        growing = [g for g in real if g["dimension"] == r["dimension"]
+                   and g["current_share"] > g["baseline_share"]
+                   and _same_way(g["contribution"], r["contribution"])]
+        if growing:
+            top = max(growing, key=lambda g: abs(g["contribution"]))
+            out[r["dimension"], r["key"]] = _label(top)
+    return out
 
 
 def _plan(source: Any, market: str, metric: str, baseline_start: Any,
@@ -816,6 +926,8 @@ def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
                    "current_share": num(r["current_share"]),
                    "rate_effect": num(r["rate_effect"]), "mix_effect": num(r["mix_effect"]),
                    "ci_low": num(r["ci_low"]), "ci_high": num(r["ci_high"]),
+                   "mix_ci_low": num(r.get("mix_ci_low")),
+                   "mix_ci_high": num(r.get("mix_ci_high")),
                    "surprise": num(r["surprise"]), "noise": bool(r["noise"]),
                    "units": [num(r.get("n_0")), num(r.get("n_1"))],
                    "supported": bool(r.get("supported", True))}
