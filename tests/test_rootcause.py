@@ -95,6 +95,21 @@ def test_a_pure_mix_shift_is_reported_as_mix() -> None:
     assert pay["contribution"].sum() == pytest.approx(0.175 - 0.10)
 
 
+def test_the_readout_shows_a_mix_drivers_own_interval() -> None:
+    from shopcx.readouts.story import Story, driver_table
+
+    spec = [(BASE[0], "A", "cod", "S1", 200, 60), (BASE[0], "A", "card", "S1", 800, 40),
+            (CUR[0], "A", "cod", "S1", 500, 150), (CUR[0], "A", "card", "S1", 500, 25)]
+    r = _explain(spec)
+    table = driver_table(Story("cancellation_rate", "US", None, r)).set_index("segment")
+    top = r["drivers_table"].iloc[0]
+    row = table.loc[table.index[0]]
+    assert row["effect"] == "mix" and row["verdict"] == "driver"
+    assert row["95% interval"] == (f"{top['mix_ci_low'] * 100:+.2f} pts .. "
+                                   f"{top['mix_ci_high'] * 100:+.2f} pts "
+                                   f"(mix effect {top['mix_effect'] * 100:+.2f} pts)")
+
+
 def test_a_sellers_out_of_stock_burst_is_the_seller_not_its_carrier() -> None:
     # carrier A ships for S1 and S2, carrier B for S3 and S4; in November S1 runs out of
     # stock: 90 more seller cancellations. Carrier A moved only because of S1.

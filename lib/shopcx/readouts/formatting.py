@@ -139,7 +139,9 @@ def print_explanation(doc: dict[str, Any], console: Console | None = None) -> No
                 "" if r["share_of_change"] is None else f"{r['share_of_change']:.0%}",
                 r["effect"], f"{value(r['baseline_value'])} → {value(r['current_value'])}",
                 f"{r['baseline_share']:.1%} → {r['current_share']:.1%}",
-                f"{change(r['ci_low'])}..{change(r['ci_high'])}", note)
+                (f"{change(r['mix_ci_low'])}..{change(r['mix_ci_high'])} (mix effect)"
+                 if r["effect"] == "mix" and r.get("mix_ci_low") is not None
+                 else f"{change(r['ci_low'])}..{change(r['ci_high'])}"), note)
         console.print(table)
     for line in scope_notes(doc, change):
         console.print(line, markup=False)

@@ -520,12 +520,17 @@ class _Overlaps:
         push the remaining change beyond its share by at least a quarter of its
         surprise, or ``s`` is explained by ``d``.
         """
-        w_s, w_d, w_cell = f.share(s), f.share(d), f.share(cell)
+        w_s, w_d = f.share(s), f.share(d)
         surprise = f.points(s) - w_s * f.change
         if not _same_way(surprise, way) or w_d >= 1:
             return False
-        rest_change = f.change - f.points(d)
-        rest_surprise = (f.points(s) - f.points(cell)) - (w_s - w_cell) / (1 - w_d) * rest_change
+        # the frame without d's units: its own rates, shares and change
+        rest = _Frame({k: (x - d[f"x_{p}"], n - d[f"n_{p}"])
+                       for p, (k, (x, n)) in enumerate(f.totals.items())})
+        if min(n for _, n in rest.totals.values()) <= 0:
+            return False
+        left = {c: s[c] - cell[c] for c in ("x_0", "n_0", "x_1", "n_1")}
+        rest_surprise = (rest.points(left) - rest.share(left) * rest.change) * (1 - w_d)
         return way * rest_surprise < 0.25 * way * surprise
 
     def relation(self, s: pd.Series, d: pd.Series) -> str | None:
