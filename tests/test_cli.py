@@ -52,13 +52,41 @@ def test_json_segments(tiny_parquet: Path, capsys: pytest.CaptureFixture[str]) -
     assert list(beauty) == [k.name for k in KPIS]
 
 
-def test_by_buyer_segment(tiny_parquet: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # no October buyer ordered in the 180 days before: all six orders are "new"
-    assert main(kpis_args(tiny_parquet, "--format", "json", "--by", "buyer_segment")) == 0
+def test_by_buyer_segment_needs_history(tiny_parquet: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # the data starts on 30 September, one day before the period: every buyer would be
+    # "new" for want of history, so buyer segments are refused with the reason
+    assert main(kpis_args(tiny_parquet, "--format", "json", "--by", "buyer_segment")) == 2
+    err = capsys.readouterr().err
+    assert "--by buyer_segment for US" in err and "28+ days of order history" in err
+    assert "the data starts 2026-09-30, 1 days before the period" in err
+    assert "Traceback" not in err
+
+
+def test_by_buyer_segment_on_a_shortened_history(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest import tiny_tables, write_tables
+
+    tables = tiny_tables()
+    o = tables["orders"]
+    earlier = o[o["order_id"] == "O1"].assign(order_id="O0", payment_method="card",
+                                              created_at=pd.Timestamp("2026-08-01"),
+                                              paid_at=pd.NaT, shipped_at=pd.NaT,
+                                              delivered_at=pd.NaT, carrier=None)
+    tables["orders"] = pd.concat([earlier, o], ignore_index=True)
+    folder = write_tables(tables, tmp_path / "history", "parquet")
+    assert main(kpis_args(folder, "--format", "json", "--by", "buyer_segment")) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert [s["key"] for s in doc["segments"]] == ["new"]
-    new = doc["segments"][0]["kpis"]
-    assert new["orders"]["value"] == 6 and new["cancellation_rate"]["numerator"] == 4
+    # 61 days of data before 1 October: the window is shortened to them, and said so
+    assert doc["buyer_history"]["window_days"] == 61 and doc["buyer_history"]["shortened"]
+    assert doc["buyer_history"]["note"].startswith("history window shortened to 61 days")
+    segments = {s["key"]: s["kpis"]["orders"]["value"] for s in doc["segments"]}
+    # B1 ordered once before (O0: card, not cancelled, GMV 10); the history's other buyer,
+    # B8 (O8 on 30 September, GMV 80), sets the top quarter at 10 + 0.75 x 70 = 62.5:
+    # B1 is "regular"; the five other October buyers have no earlier order
+    assert segments == {"new": 5, "regular": 1}
+    assert main(kpis_args(folder, "--format", "csv", "--by", "buyer_segment")) == 0
+    assert "note: buyer segments: history window shortened to 61 days" in capsys.readouterr().err
 
 
 def test_null_segment_is_json_null(tiny_parquet: Path, capsys: pytest.CaptureFixture[str]) -> None:

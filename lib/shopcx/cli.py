@@ -175,17 +175,35 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     if orders == 0 and market not in (markets := source.markets()):  # checked only when empty
         raise InputError(f"market {market} has no orders in {source.description} "
                          f"(markets present: {', '.join(markets) or 'none'})")
-    segments = (metrics.compute_segment_kpis(source, market, period.start, period.end, args.by)
-                if args.by else None)
+    history = _buyer_history(source, market, period.start) if args.by == "buyer_segment" else None
+    segments = (metrics.compute_segment_kpis(
+        source, market, period.start, period.end, args.by,
+        **({"lookback_days": history["window_days"]} if history else {}))
+        if args.by else None)
     if args.format == "json":
-        print(json.dumps(metrics.kpis_to_dict(kpis, market, period.start, period.end, segments),
-                         indent=2, allow_nan=False))
+        doc = metrics.kpis_to_dict(kpis, market, period.start, period.end, segments)
+        if history:
+            doc["buyer_history"] = history
+        print(json.dumps(doc, indent=2, allow_nan=False))
     elif args.format == "csv":
         frame = formatting.kpis_long_frame(kpis, market, period, args.by, segments)
         frame.to_csv(sys.stdout, index=False)
     else:
         formatting.print_kpi_table(kpis, market, period, args.by, segments)
+    if history and history["shortened"] and args.format != "json":
+        print(f"note: buyer segments: {history['note']}", file=sys.stderr)
     return 0
+
+
+def _buyer_history(source: Any, market: str, start: Any) -> dict[str, Any]:
+    """The buyer-history window before the period (docs/root_cause.md, "Buyer history");
+    without enough history, buyer segments cannot be told apart: exit 2 with the reason."""
+    from shopcx.rootcause.dimensions import LOOKBACK_DAYS, first_order, segment_window
+
+    days, why = segment_window(first_order(source, market), start, start_name="the period")
+    if days is None:
+        raise InputError(f"--by buyer_segment for {market}: {why}")
+    return {"window_days": days, "shortened": days < LOOKBACK_DAYS, "note": why}
 
 
 def _period_arg(value: str, name: str) -> tuple[str, str]:

@@ -92,13 +92,16 @@ def first_order(source: Any, market: str) -> Any:
 
 
 def segment_window(data_start: Any, baseline_start: Any, lookback_days: int = LOOKBACK_DAYS,
-                   minimum: int = MIN_LOOKBACK_DAYS) -> tuple[int | None, str]:
+                   minimum: int = MIN_LOOKBACK_DAYS,
+                   start_name: str = "the baseline") -> tuple[int | None, str]:
     """The buyer-history window both periods have, and a sentence saying why.
 
     ``data_start`` is the market's earliest order in the data (:func:`first_order`). The baseline
     starts first, so its history is the shorter one: the window is
     ``lookback_days`` when the data covers it, else the days of data before
     the baseline when at least ``minimum``, else None (leave buyer segments out).
+    ``start_name`` names the period start in the sentence (``kpis --by`` has one
+    period, not a baseline).
 
     >>> segment_window("2026-01-01", "2026-10-01")[0]
     180
@@ -115,9 +118,9 @@ def segment_window(data_start: Any, baseline_start: Any, lookback_days: int = LO
         return lookback_days, f"history window {lookback_days} days"
     if days >= minimum:
         return days, (f"history window shortened to {days} days (the data starts "
-                      f"{first:%Y-%m-%d}, {days} days before the baseline; segments are "
+                      f"{first:%Y-%m-%d}, {days} days before {start_name}; segments are "
                       f"defined on {lookback_days})")
     return None, (f"left out: buyer segments need {minimum}+ days of order history before "
                   f"each period and the data starts {first:%Y-%m-%d}, "
-                  f"{max(days, 0)} days before the baseline, so \"new\" would mean "
+                  f"{max(days, 0)} days before {start_name}, so \"new\" would mean "
                   "\"no order since the data starts\"")
