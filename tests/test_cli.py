@@ -59,7 +59,7 @@ def test_by_buyer_segment_needs_history(tiny_parquet: Path,
     assert main(kpis_args(tiny_parquet, "--format", "json", "--by", "buyer_segment")) == 2
     err = capsys.readouterr().err
     assert "--by buyer_segment for US" in err and "28+ days of order history" in err
-    assert "the data starts 2026-09-30, 1 days before the period" in err
+    assert "the data starts 2026-09-30, 1 day before the period" in err
     assert "Traceback" not in err
 
 

@@ -122,5 +122,6 @@ def segment_window(data_start: Any, baseline_start: Any, lookback_days: int = LO
                       f"defined on {lookback_days})")
     return None, (f"left out: buyer segments need {minimum}+ days of order history before "
                   f"each period and the data starts {first:%Y-%m-%d}, "
-                  f"{max(days, 0)} days before {start_name}, so \"new\" would mean "
+                  f"{max(days, 0)} day{'' if max(days, 0) == 1 else 's'} before {start_name}, "
+                  "so \"new\" would mean "
                   "\"no order since the data starts\"")
