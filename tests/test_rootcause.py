@@ -108,6 +108,18 @@ def test_the_readout_shows_a_mix_drivers_own_interval() -> None:
     assert row["95% interval"] == (f"{top['mix_ci_low'] * 100:+.2f} pts .. "
                                    f"{top['mix_ci_high'] * 100:+.2f} pts "
                                    f"(mix effect {top['mix_effect'] * 100:+.2f} pts)")
+    # the table output of `shopcx explain` shows the same interval
+    from io import StringIO
+
+    from rich.console import Console
+
+    from shopcx.readouts.formatting import print_explanation
+    from shopcx.rootcause.drivers import explain_to_dict
+
+    out = StringIO()
+    print_explanation(explain_to_dict(r), Console(file=out, width=250))
+    assert (f"{top['mix_ci_low'] * 100:+.2f} pts..{top['mix_ci_high'] * 100:+.2f} pts "
+            "(mix effect)") in out.getvalue()
 
 
 def test_a_sellers_out_of_stock_burst_is_the_seller_not_its_carrier() -> None:

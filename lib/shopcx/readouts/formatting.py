@@ -18,6 +18,16 @@ __all__ = ["format_interval", "format_value", "kpis_long_frame", "print_explanat
            "print_kpi_table"]
 
 
+def tested_interval(driver: Any) -> tuple[Any, Any, bool]:
+    """The interval a driver is judged on (``explain``): its mix effect's for a ``mix``
+    effect, more precise than the whole contribution's, else its contribution's; and
+    whether it is the mix effect's. ``driver`` is a JSON row or a table row."""
+    low = driver.get("mix_ci_low")
+    if driver["effect"] == "mix" and low is not None and low == low:  # not None, not NaN
+        return low, driver["mix_ci_high"], True
+    return driver["ci_low"], driver["ci_high"], False
+
+
 def format_value(kind: str, value: Any) -> str:
     """A KPI value as people read it.
 
@@ -111,6 +121,11 @@ def print_kpi_table(kpis: pd.DataFrame, market: str, period: Any, by: str | None
     console.print(table)
 
 
+def _interval_text(driver: dict[str, Any], change: Any) -> str:
+    low, high, mix = tested_interval(driver)
+    return f"{change(low)}..{change(high)}" + (" (mix effect)" if mix else "")
+
+
 def print_explanation(doc: dict[str, Any], console: Console | None = None) -> None:
     """Print an ``explain`` result: the change, then drivers ranked, as a terminal table."""
     console = console or _console()
@@ -139,9 +154,7 @@ def print_explanation(doc: dict[str, Any], console: Console | None = None) -> No
                 "" if r["share_of_change"] is None else f"{r['share_of_change']:.0%}",
                 r["effect"], f"{value(r['baseline_value'])} → {value(r['current_value'])}",
                 f"{r['baseline_share']:.1%} → {r['current_share']:.1%}",
-                (f"{change(r['mix_ci_low'])}..{change(r['mix_ci_high'])} (mix effect)"
-                 if r["effect"] == "mix" and r.get("mix_ci_low") is not None
-                 else f"{change(r['ci_low'])}..{change(r['ci_high'])}"), note)
+                _interval_text(r, change), note)
         console.print(table)
     for line in scope_notes(doc, change):
         console.print(line, markup=False)

@@ -26,7 +26,7 @@ from IPython.display import HTML, Markdown, display
 from shopcx.errors import InputError
 from shopcx.metrics.kpis import KPI_BY_NAME
 from shopcx.readouts import plots
-from shopcx.readouts.formatting import format_value, no_data, scope_notes
+from shopcx.readouts.formatting import format_value, no_data, scope_notes, tested_interval
 from shopcx.readouts.narrative import describe_change
 from shopcx.readouts.readout import definitions as kpi_definitions
 from shopcx.readouts.readout import show_table
@@ -206,19 +206,10 @@ def driver_table(story: Story, others: int = 5) -> pd.DataFrame:
     })
 
 
-def _tested_interval(r: pd.Series) -> tuple[float, float]:
-    """The interval a segment is judged on: its mix effect's for a mix effect (more
-    precise than the whole contribution's), else its contribution's."""
-    if r["effect"] == "mix" and pd.notna(r.get("mix_ci_low")):
-        return r["mix_ci_low"], r["mix_ci_high"]
-    return r["ci_low"], r["ci_high"]
-
-
 def _interval(r: pd.Series, kind: str) -> str:
-    low, high = _tested_interval(r)
+    low, high, mix = tested_interval(r)
     text = f"{_pts(kind, low)} .. {_pts(kind, high)}"
-    return f"{text} (mix effect {_pts(kind, r['mix_effect'])})" if (
-        r["effect"] == "mix" and pd.notna(r.get("mix_ci_low"))) else text
+    return f"{text} (mix effect {_pts(kind, r['mix_effect'])})" if mix else text
 
 
 def _verdict(r: pd.Series, tested: int) -> str:
@@ -227,7 +218,7 @@ def _verdict(r: pd.Series, tested: int) -> str:
     if r["noise"]:
         if not r.get("supported", True):
             return "too few orders to judge"
-        low, high = _tested_interval(r)
+        low, high, _ = tested_interval(r)
         if low > 0 or high < 0:  # its own interval excludes zero
             return f"within noise once {tested} segments are tested"
         return "within noise"

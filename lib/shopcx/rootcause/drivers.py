@@ -390,6 +390,15 @@ class _Frame:
         return ((row["x_1"] / n1 if n1 else 0.0) - (row["x_0"] / n0 if n0 else 0.0)
                 - moved * self.centre)
 
+    def beyond(self, row: Any) -> Any:
+        """A segment's points beyond its share of the frame's change."""
+        return self.points(row) - self.share(row) * self.change
+
+    def without(self, row: Any) -> _Frame:
+        """The frame without a segment's units: its own totals, rates and change."""
+        return _Frame({k: (x - row[f"x_{p}"], n - row[f"n_{p}"])
+                       for p, (k, (x, n)) in enumerate(self.totals.items())})
+
 
 def _surprise(t: pd.DataFrame, frame: _Frame, kind: str) -> pd.DataFrame:
     """Surprise (contribution beyond the proportional share), its standard error, p-value.
@@ -520,18 +529,15 @@ class _Overlaps:
         push the remaining change beyond its share by at least a quarter of its
         surprise, or ``s`` is explained by ``d``.
         """
-        w_s, w_d = f.share(s), f.share(d)
-        surprise = f.points(s) - w_s * f.change
+        w_d = f.share(d)
+        surprise = f.beyond(s)
         if not _same_way(surprise, way) or w_d >= 1:
             return False
-        # the frame without d's units: its own rates, shares and change
-        rest = _Frame({k: (x - d[f"x_{p}"], n - d[f"n_{p}"])
-                       for p, (k, (x, n)) in enumerate(f.totals.items())})
+        rest = f.without(d)
         if min(n for _, n in rest.totals.values()) <= 0:
             return False
         left = {c: s[c] - cell[c] for c in ("x_0", "n_0", "x_1", "n_1")}
-        rest_surprise = (rest.points(left) - rest.share(left) * rest.change) * (1 - w_d)
-        return way * rest_surprise < 0.25 * way * surprise
+        return way * rest.beyond(left) * (1 - w_d) < 0.25 * way * surprise
 
     def relation(self, s: pd.Series, d: pd.Series) -> str | None:
         """``"reflects"`` when ``s`` only reflects ``d``, ``"reflected"`` for the reverse.
@@ -633,11 +639,9 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
         # significantly more than the rest's (a diluted part moves like the rest)
         cols = ["x_0", "n_0", "x_1", "n_1"]
         cell = t[cols].reset_index(drop=True)
-        mine = (f.points(cell) - f.share(cell) * f.change).to_numpy(float) * sign
-        sharper = [(mine >= (f.points(m[cols].reset_index(drop=True))
-                             - f.share(m[cols].reset_index(drop=True)) * f.change
-                             ).to_numpy(float) * sign) | rest
-                   for m, rest in zip((ma, mb), still, strict=True)]
+        mine = f.beyond(cell).to_numpy(float) * sign
+        sharper = [(mine >= f.beyond(m[cols].reset_index(drop=True)).to_numpy(float) * sign)
+                   | rest for m, rest in zip((ma, mb), still, strict=True)]
         ok = ((c > 1e-12) & (sign * change > 0)  # a combination goes the change's way
               & (ca >= PARENT * c) & (cb >= PARENT * c) & holds[0] & holds[1]
               & (inside[0] < WITHIN) & (inside[1] < WITHIN)
