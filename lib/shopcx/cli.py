@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                    "(category, sales_channel, fulfillment, payment_method, carrier) or "
                    "buyer_segment (derived from each buyer's history)")
     k.add_argument("--format", choices=("json", "csv", "table"), default="table")
+    _maturity_args(k)
 
     e = sub.add_parser("explain", help="root cause of a rate's change between two periods")
     e.add_argument("--data", required=True, help="data folder or engine URL")
@@ -60,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--current", required=True, help="current period START:END")
     e.add_argument("--top", type=int, default=20, help="drivers to show (default 20)")
     e.add_argument("--format", choices=("json", "table"), default="table")
+    _maturity_args(e)
+    e.add_argument("--naive", action="store_true",
+                   help="compare with the whole baseline even when the current period is "
+                        "young (default: at the same age)")
 
     t = sub.add_parser("tag", help="tag a CSV of free text with VOC themes and sentiment "
                        "(or, with --train, learn a theme model from labelled texts)")
@@ -115,8 +120,35 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--fresh-kernels", action="store_true", default=None,
                    help="a new kernel for every notebook (default: each worker keeps one)")
     r.add_argument("--min-sample", type=int, help="minimum denominator to show a rate")
+    _maturity_args(r)
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def _maturity_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", help="the data as it stood on this date, YYYY-MM-DD (default: "
+                                   "the data's end)")
+    p.add_argument("--maturity", help="maturity windows file (default: params/maturity.yaml)")
+
+
+def _as_of(source: Any, as_of: str | None, start: Any) -> Any:
+    """``source`` as it stood at ``--as-of`` (checked against the data's end and the
+    period); unchanged without it."""
+    import pandas as pd
+
+    from shopcx.metrics.facts import parse_period
+
+    if not as_of:
+        return source
+    moment = parse_period(as_of, "2999-01-01").start
+    end = source.data_end()
+    if end is not None and moment > end:
+        raise InputError(f"--as-of {as_of} is after the data's end {end:%Y-%m-%d}: the data "
+                         "cannot say what had happened by then")
+    if moment <= pd.Timestamp(start):
+        raise InputError(f"--as-of {as_of} is not after the period's start {start}: none of "
+                         "its orders existed yet")
+    return source.at(moment)
 
 
 def _open_valid_source(data: str) -> Any:
@@ -163,14 +195,16 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
     from shopcx import metrics
+    from shopcx.metrics.maturity import load_maturity
     from shopcx.readouts import formatting
 
     period = metrics.parse_period(args.start, args.end)
     market = args.market.upper()
     if args.by and args.by not in metrics.BY_DIMENSIONS:
         raise InputError(f"--by {args.by!r} is not one of {', '.join(metrics.BY_DIMENSIONS)}")
-    source = _open_valid_source(args.data)
-    kpis = metrics.compute_kpis(source, market, period.start, period.end)
+    maturity = load_maturity(args.maturity)
+    source = _as_of(_open_valid_source(args.data), args.as_of, period.start)
+    kpis = metrics.compute_kpis(source, market, period.start, period.end, maturity)
     orders = kpis.set_index("kpi").at["orders", "value"]
     if orders == 0 and market not in (markets := source.markets()):  # checked only when empty
         raise InputError(f"market {market} has no orders in {source.description} "
@@ -182,6 +216,7 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         if args.by else None)
     if args.format == "json":
         doc = metrics.kpis_to_dict(kpis, market, period.start, period.end, segments)
+        doc.update(formatting.maturity_dict(kpis, source.data_end()))
         if history:
             doc["buyer_history"] = history
         print(json.dumps(doc, indent=2, allow_nan=False))
@@ -192,6 +227,9 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
         formatting.print_kpi_table(kpis, market, period, args.by, segments)
     if history and history["shortened"] and args.format != "json":
         print(f"note: buyer segments: {history['note']}", file=sys.stderr)
+    if args.format != "json":
+        for line in formatting.maturity_notes(kpis, source.data_end()):
+            print(f"note: {line}", file=sys.stderr)
     return 0
 
 
@@ -224,11 +262,16 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if args.metric not in rootcause.EXPLAINABLE:
         raise InputError(f"--metric {args.metric!r} cannot be explained; choose one of "
                          f"{', '.join(rootcause.EXPLAINABLE)}")
+    from shopcx.metrics.maturity import load_maturity
+
+    maturity = load_maturity(args.maturity)
     source = _open_valid_source(args.data)
     market = args.market.upper()
     if market not in source.markets():
         raise InputError(f"market {market} has no orders in {source.description}")
-    result = rootcause.explain(source, market, args.metric, baseline, current, top=args.top)
+    source = _as_of(source, args.as_of, current[0])
+    result = rootcause.explain(source, market, args.metric, baseline, current, top=args.top,
+                               maturity=maturity, same_age=not args.naive)
     doc = rootcause.explain_to_dict(result)
     if args.format == "json":
         print(json.dumps(doc, indent=2, allow_nan=False))
@@ -310,7 +353,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         args.params, data=args.data, markets=_split(args.markets), start=args.start,
         end=args.end, baseline_start=args.baseline_start, baseline_end=args.baseline_end,
         notebooks=_split(args.notebooks), out=args.out, workers=args.workers,
-        fresh_kernels=args.fresh_kernels, min_sample=args.min_sample)
+        fresh_kernels=args.fresh_kernels, min_sample=args.min_sample, as_of=args.as_of,
+        maturity=args.maturity)
     plan = plan_run(config)
     for w in plan.warnings:
         print(f"warning: {w['table']}.{w['column']}: {w['message']} [{w['rule']}]: "

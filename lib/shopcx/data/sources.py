@@ -44,7 +44,7 @@ from shopcx.data.csvfile import check_csv
 from shopcx.errors import ContractError, InputError
 from shopcx.files import write_atomic
 
-__all__ = ["Source", "load_source"]
+__all__ = ["Source", "load_source", "rewind"]
 
 @dataclass
 class Source:
@@ -59,8 +59,10 @@ class Source:
     raw: dict[str, ir.Table | None]
     description: str = ""
     fingerprint: str | None = None  # identifies the files' current content, for caching
+    as_of: pd.Timestamp | None = None  # the data as it stood at this moment (see :meth:`at`)
     _report: ValidationReport | None = field(default=None, repr=False)
     _kept: dict[tuple[Any, ...], ir.Table] = field(default_factory=dict, repr=False)
+    _base: Source | None = field(default=None, repr=False)
 
     @cached_property
     def tables(self) -> dict[str, ir.Table]:
@@ -68,7 +70,50 @@ class Source:
         problems = check_schema(self.raw)
         if problems:
             raise ContractError(ValidationReport(findings=problems))
-        return {name: normalize_table(name, t) for name, t in self.raw.items() if t is not None}
+        return {name: self._normal(name, t) for name, t in self.raw.items() if t is not None}
+
+    def _normal(self, name: str, raw: ir.Table) -> ir.Table:
+        t = normalize_table(name, raw)
+        return t if self.as_of is None else rewind(name, t, self.as_of)
+
+    def at(self, as_of: Any) -> Source:
+        """The same data as it stood at ``as_of`` (a date or timestamp, UTC).
+
+        Rows created at or after ``as_of`` do not exist yet; an order's
+        ``paid_at``, ``shipped_at`` and ``delivered_at`` from then on are
+        still null; a cancellation decided from then on is still
+        ``pending`` (no ``resolved_at``, not auto-resolved). See
+        :func:`rewind`. Every metric computed on the returned source is the
+        metric as it would have been computed at that moment, which is how a
+        baseline is measured at the same age as a young period
+        (docs/metrics.md, "Maturity").
+        """
+        ts = pd.Timestamp(as_of)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC").tz_localize(None)
+        base = self._base or self
+        return Source(self.con, self.raw, self.description,
+                      f"{base.fingerprint}@{ts.isoformat()}" if base.fingerprint else None,
+                      ts, _base=base)
+
+    def data_end(self) -> pd.Timestamp | None:
+        """Midnight after the latest moment recorded in any table (None: no rows).
+
+        Exports cover whole days, so data whose latest event is on 30
+        November ends on 1 December: the default ``as_of`` of the maturity
+        rules. On a source seen :meth:`at` a moment, that moment.
+        """
+        if self.as_of is not None:
+            return self.as_of
+        if "_data_end" not in self.__dict__:
+            t = self.tables
+            parts = [t[name].aggregate(last=t[name][col].max())
+                     for name, cols in _TIME_COLUMNS.items() if name in t for col in cols]
+            last = self.execute(ibis.union(*parts).aggregate(last=ibis._["last"].max()))
+            value = last["last"].iloc[0] if len(last) else None
+            self.__dict__["_data_end"] = (None if value is None or pd.isna(value) else
+                                          pd.Timestamp(value).floor("D") + pd.Timedelta(days=1))
+        return self.__dict__["_data_end"]
 
     def table(self, name: str) -> ir.Table:
         return self.tables[name]
@@ -95,7 +140,7 @@ class Source:
                 value = ts.tz_localize("UTC") if kind.timezone else ts
                 return ibis.literal(value.to_pydatetime(), type=kind)
             raw = raw.filter(raw[column] >= lit(start), raw[column] < lit(end))
-        t = normalize_table(name, raw) if raw is not self.raw[name] else norm
+        t = self._normal(name, raw) if raw is not self.raw[name] else norm
         low, high = (ibis.literal(ts.to_pydatetime(), type="timestamp") for ts in (start, end))
         t = t.filter(t[column] >= low, t[column] < high)
         return t if market is None else t.filter(t.market == market)
@@ -200,6 +245,8 @@ class Source:
         a fingerprint of the files' paths, sizes and modification times, so an
         unchanged dataset is validated once, not on every command.
         """
+        if self._base is not None:  # the contract holds for the whole data
+            return self._base.validate()
         if self._report is None:
             cached = _cache_file(self.fingerprint)
             if cached is not None and cached.exists():
@@ -218,6 +265,40 @@ class Source:
         """The markets present in orders, sorted."""
         o = self.tables["orders"]
         return sorted(self.execute(o.select("market").distinct())["market"].dropna())
+
+
+_TIME_COLUMNS = {
+    "orders": ("created_at", "paid_at", "shipped_at", "delivered_at"),
+    "cancellations": ("requested_at", "resolved_at"),
+    "contacts": ("created_at",),
+    "feedback": ("created_at",),
+}
+
+
+def rewind(name: str, table: ir.Table, as_of: pd.Timestamp) -> ir.Table:
+    """A contract table (in contract types) as it stood at ``as_of``.
+
+    Rows created from ``as_of`` on are dropped (orders by ``created_at``,
+    cancellations by ``requested_at``, contacts and feedback by
+    ``created_at``); an order's later ``paid_at``, ``shipped_at`` and
+    ``delivered_at`` become null; a cancellation decided from ``as_of`` on
+    becomes ``pending`` with no ``resolved_at`` and ``auto_resolved`` false.
+    Columns without a time (a contact's CSAT answer, its escalation flag)
+    cannot be rewound and are kept as they are.
+    """
+    cut = ibis.literal(as_of.to_pydatetime(), type="timestamp")
+    if name == "orders":
+        t = table.filter(table.created_at < cut)
+        return t.mutate(**{c: ibis.ifelse(t[c] < cut, t[c], ibis.null(t[c].type()))
+                           for c in ("paid_at", "shipped_at", "delivered_at")})
+    if name == "cancellations":
+        t = table.filter(table.requested_at < cut)
+        open_ = t.resolved_at.isnull() | (t.resolved_at >= cut)
+        return t.mutate(outcome=ibis.ifelse(open_, "pending", t.outcome),
+                        resolved_at=ibis.ifelse(open_, ibis.null(t.resolved_at.type()),
+                                                t.resolved_at),
+                        auto_resolved=t.auto_resolved & ~open_)
+    return table.filter(table.created_at < cut)
 
 
 def _cache_file(fingerprint: str | None) -> Path | None:

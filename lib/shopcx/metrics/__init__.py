@@ -19,12 +19,13 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["compare", "contacts", "facts", "funnel", "kpis", "segments", "stats",
+    submodules=["compare", "contacts", "facts", "funnel", "kpis", "maturity", "segments", "stats",
                 "targets"],
     submod_attrs={
         "compare": ["compare_kpis", "compare_periods"],
         "facts": ["Period", "enrich_orders", "order_facts", "parse_period", "period_contacts",
                   "period_feedback", "request_facts"],
+        "maturity": ["Maturity", "load_maturity"],
         "kpis": ["BY_DIMENSIONS", "KPIS", "KPI_BY_NAME", "SEGMENT_DIMENSIONS", "Kpi",
                  "compute_kpis", "compute_segment_kpis", "kpis_to_dict"],
         "segments": ["BUYER_SEGMENTS", "buyer_segments", "with_buyer_segment"],

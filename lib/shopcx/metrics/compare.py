@@ -23,9 +23,10 @@ from shopcx.cache import memoized
 from shopcx.data.sources import load_source
 from shopcx.metrics.facts import parse_period
 from shopcx.metrics.kpis import KPI_BY_NAME, compute_kpis
+from shopcx.metrics.maturity import Maturity
 from shopcx.metrics.stats import benjamini_hochberg, rate_test, two_proportion_test
 
-__all__ = ["compare_kpis", "compare_periods"]
+__all__ = ["compare_kpis", "compare_periods", "same_age_as_of"]
 
 
 def compare_kpis(current: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0.05,
@@ -79,22 +80,64 @@ def compare_kpis(current: pd.DataFrame, baseline: pd.DataFrame, alpha: float = 0
     return out.reset_index()
 
 
+def same_age_as_of(as_of: pd.Timestamp, end: Any, baseline_end: Any) -> pd.Timestamp:
+    """The moment the baseline is measured at for a same-age comparison.
+
+    As many days after the baseline's end as ``as_of`` is after the current
+    period's end (before it, when ``as_of`` falls inside the period): the
+    baseline's last orders are then exactly as old as the current period's
+    last orders, and every baseline order is about as old as the current
+    order at the same place from the period's end.
+
+    >>> same_age_as_of(pd.Timestamp("2026-12-01"), "2026-11-30", "2026-11-23")
+    Timestamp('2026-11-24 00:00:00')
+    """
+    return pd.Timestamp(baseline_end) + (as_of - pd.Timestamp(end))
+
+
 def compare_periods(source: Any, market: str, start: Any, end: Any, baseline_start: Any,
-                    baseline_end: Any, alpha: float = 0.05, min_sample: int = 30) -> pd.DataFrame:
+                    baseline_end: Any, alpha: float = 0.05, min_sample: int = 30,
+                    maturity: Maturity | None = None, same_age: bool = True) -> pd.DataFrame:
     """Every KPI for ``[start, end)`` against ``[baseline_start, baseline_end)``.
 
-    See :func:`compare_kpis` for the columns and the tests used.
+    See :func:`compare_kpis` for the columns and the tests used. Maturity
+    (:mod:`shopcx.metrics.maturity`; default windows without ``maturity``) is
+    judged at the source's data end (``source.at(as_of)`` for another
+    moment) and adds the columns ``maturity_days``, ``mature_share`` (of the
+    current period's cohort), ``same_age`` and ``baseline_as_of``. A KPI
+    whose current cohort is not wholly mature is compared with its baseline
+    *at the same age* (unless ``same_age`` is false): the baseline computed
+    on the data as it stood at :func:`same_age_as_of`, so its orders count
+    only the events they had had by the age the current orders have
+    reached. ``naive_baseline`` keeps the baseline with all its events.
     """
     source = load_source(source)
     parse_period(start, end)
     parse_period(baseline_start, baseline_end)
+    maturity = maturity or Maturity()
 
     def compute() -> pd.DataFrame:
-        current = compute_kpis(source, market, start, end)
-        baseline = compute_kpis(source, market, baseline_start, baseline_end)
-        return compare_kpis(current, baseline, alpha=alpha, min_sample=min_sample)
+        current = compute_kpis(source, market, start, end, maturity)
+        baseline = compute_kpis(source, market, baseline_start, baseline_end, maturity)
+        young = (current["maturity_days"] > 0) & (current["mature_share"] < 1)
+        as_of = source.data_end()
+        aged_at = None if as_of is None else same_age_as_of(as_of, end, baseline_end)
+        use = young & same_age & (aged_at is not None and aged_at < as_of)
+        naive = baseline["value"].to_numpy()
+        if use.any():
+            aged = compute_kpis(source.at(aged_at), market, baseline_start, baseline_end,
+                                maturity)
+            baseline = pd.concat([baseline[~use], aged[use]]).loc[baseline.index]
+        out = compare_kpis(current, baseline, alpha=alpha, min_sample=min_sample)
+        out["maturity_days"] = current["maturity_days"].to_numpy()
+        out["mature_share"] = current["mature_share"].to_numpy()
+        out["same_age"] = use.to_numpy()
+        out["baseline_as_of"] = [aged_at if u else pd.NaT for u in use]
+        out["naive_baseline"] = naive
+        out["as_of"] = as_of
+        return out
 
     # the readouts of one market share this result (see shopcx.cache)
     return memoized(source, "compare", (market.upper(), str(start), str(end),
                                         str(baseline_start), str(baseline_end), alpha,
-                                        min_sample), compute)
+                                        min_sample, maturity.key(), same_age), compute)

@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -42,6 +43,9 @@ from shopcx.metrics.facts import (
 from shopcx.metrics.segments import with_buyer_segment
 from shopcx.metrics.stats import wilson_interval
 from shopcx.params import market_code
+
+if TYPE_CHECKING:  # maturity reads the dictionary; the dictionary only takes its windows
+    from shopcx.metrics.maturity import Maturity
 
 __all__ = [
     "BY_DIMENSIONS",
@@ -213,7 +217,14 @@ def _group(table: ir.Table, by: str | None, **aggs: Any) -> ir.Table:
     return table.group_by(by).aggregate(**aggs) if by else table.aggregate(**aggs)
 
 
-def _order_aggregates(f: ir.Table, by: str | None) -> ir.Table:
+def _mature_counts(t: ir.Table, prefix: str, cuts: dict[int, pd.Timestamp]) -> dict[str, Any]:
+    """Rows of ``t`` created at or before each window's cut (``as_of`` minus the window)."""
+    return {f"{prefix}{w}": (t.created_at <= ibis.timestamp(cut.to_pydatetime())).sum()
+            for w, cut in cuts.items()}
+
+
+def _order_aggregates(f: ir.Table, by: str | None,
+                      cuts: dict[int, pd.Timestamp] | None = None) -> ir.Table:
     aggs: dict[str, Any] = {
         "n_orders": f.count(),
         "gmv_usd": f.gmv_usd.sum(),
@@ -229,6 +240,7 @@ def _order_aggregates(f: ir.Table, by: str | None) -> ir.Table:
         aggs[f"n_cancelled_{i}"] = (f.cancel_initiator == i).sum()
     for s in STAGES:
         aggs[f"n_exit_{s}"] = (f.cancel_stage == s).sum()
+    aggs.update(_mature_counts(f, "n_orders_mature_", cuts or {}))
     return _group(f, by, **aggs)
 
 
@@ -251,9 +263,10 @@ def _request_aggregates(r: ir.Table, by: str | None) -> ir.Table:
     return _group(r, by, **aggs)
 
 
-def _contact_aggregates(c: ir.Table, by: str | None) -> ir.Table:
+def _contact_aggregates(c: ir.Table, by: str | None,
+                        cuts: dict[int, pd.Timestamp] | None = None) -> ir.Table:
     return _group(
-        c, by,
+        c, by, **_mature_counts(c, "n_contacts_mature_", cuts or {}),
         n_contacts=c.count(),
         n_cancel_contacts=c.reason.isin(CANCEL_CONTACT_REASONS).sum(),
         n_contacts_with_order=c.order_id.notnull().sum(),
@@ -278,8 +291,13 @@ def _feedback_aggregates(fb: ir.Table, by: str | None) -> ir.Table:
 
 
 def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
-                      by: str | None, lookback_days: int = 180) -> pd.DataFrame:
-    """All aggregates, one row (or one row per segment value) as a pandas frame."""
+                      by: str | None, lookback_days: int = 180,
+                      maturity: Maturity | None = None) -> pd.DataFrame:
+    """All aggregates, one row (or one row per segment value) as a pandas frame.
+
+    With ``maturity``, also the units (orders, contacts) at least each
+    window old at the source's :meth:`~shopcx.data.sources.Source.data_end`.
+    """
     p = parse_period(start, end)
     market = market_code(market)
     with ExitStack() as stack:
@@ -291,15 +309,21 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
         if by == "buyer_segment":
             facts = with_buyer_segment(source, facts, market, p.start, lookback_days)
         facts = stack.enter_context(source.cached(facts.select(
-            "order_id", "gmv_usd", "paid_at", "shipped_at", "delivered_at", "cancelled",
+            "order_id", "created_at", "gmv_usd", "paid_at", "shipped_at", "delivered_at", "cancelled",
             "seller_fault", "buyer_requests", "cancel_initiator", "cancel_stage",
             *([by] if by else []))))  # only what the aggregations read
         reqs = cf.filter(cf.initiator == "buyer")
-        return _aggregate_parts(source, market, p, facts, reqs, by)
+        cuts: dict[int, pd.Timestamp] = {}
+        as_of = source.data_end() if maturity is not None else None
+        if maturity is not None and as_of is not None:
+            cuts = {w: as_of - pd.Timedelta(days=w)
+                    for w in sorted({maturity.days(k.name) for k in KPIS} - {0})}
+        return _aggregate_parts(source, market, p, facts, reqs, by, cuts)
 
 
 def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
-                     reqs: ir.Table, by: str | None) -> pd.DataFrame:
+                     reqs: ir.Table, by: str | None,
+                     cuts: dict[int, pd.Timestamp] | None = None) -> pd.DataFrame:
     contacts = source.tables["contacts"]
     c = period_contacts(source, market, p.start, p.end)
     fb = period_feedback(source, market, p.start, p.end)
@@ -314,9 +338,9 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
         fb = fb.join(seg, "order_id")
     coc = cancel_contacts.select("order_id").join(cancelled.select(*keys), "order_id")
     parts = [
-        _order_aggregates(facts, by),
+        _order_aggregates(facts, by, cuts),
         _request_aggregates(reqs, by),
-        _contact_aggregates(c, by),
+        _contact_aggregates(c, by, cuts),
         _feedback_aggregates(fb, by),
         _group(coc, by, n_cancelled_order_contacts=coc.count()),
     ]
@@ -345,12 +369,28 @@ def _number(v: Any) -> float | None:
 
 
 
-def _kpi_table(agg: pd.DataFrame) -> pd.DataFrame:
+def _mature_share(a: pd.Series, k: Kpi, maturity: Maturity) -> float | None:
+    """The share of the KPI's units (orders or contacts) at least its window old."""
+    days = maturity.days(k.name)
+    unit = "contacts" if maturity.unit(k.name) == "contact" else "orders"
+    total = _count(a[f"n_{unit}"])
+    if not total:
+        return None
+    if days == 0:
+        return 1.0
+    column = f"n_{unit}_mature_{days}"
+    return _count(a[column]) / total if column in a.index else None
+
+
+def _kpi_table(agg: pd.DataFrame, maturity: Maturity | None = None) -> pd.DataFrame:
     """Turn aggregate rows into the long KPI table (one row per row of ``agg`` and KPI)."""
     rows = []
     for _, a in agg.iterrows():
         for k in KPIS:
             row: dict[str, Any] = {"kpi": k.name, "kind": k.kind, "label": k.label}
+            if maturity is not None:
+                row.update(maturity_days=maturity.days(k.name),
+                           mature_share=_mature_share(a, k, maturity))
             if k.kind in ("count", "sum"):
                 row["value"] = float(_count(a[k.numerator])) if k.kind == "count" else (
                     _number(a[k.numerator]) or 0.0)
@@ -361,7 +401,8 @@ def _kpi_table(agg: pd.DataFrame) -> pd.DataFrame:
                 row.update(numerator=num, denominator=den, value=num / den if den else None)
             rows.append(row)
     out = pd.DataFrame(rows, columns=["kpi", "kind", "label", "value", "numerator",
-                                      "denominator"])
+                                      "denominator",
+                                      *(["maturity_days", "mature_share"] if maturity else [])])
     out["value"] = out["value"].astype(float)
     prop = out["kind"].eq("proportion") & out["denominator"].gt(0)
     lo, hi = wilson_interval(out.loc[prop, "numerator"].astype(float),
@@ -372,19 +413,26 @@ def _kpi_table(agg: pd.DataFrame) -> pd.DataFrame:
     out.loc[prop, "ci_high"] = hi
     for col in ("numerator", "denominator"):
         out[col] = out[col].astype("Int64")
+    if maturity is not None:
+        out["mature_share"] = out["mature_share"].astype(float)
     return out
 
 
-def compute_kpis(source: Any, market: str, start: Any, end: Any) -> pd.DataFrame:
+def compute_kpis(source: Any, market: str, start: Any, end: Any,
+                 maturity: Maturity | None = None) -> pd.DataFrame:
     """Every KPI of the metric dictionary for one market and period ``[start, end)``.
 
     Returns one row per KPI with columns ``kpi``, ``kind`` (count, sum, mean,
     quantile, ratio, proportion), ``label``, ``value`` (NaN when undefined,
     e.g. a zero denominator), ``numerator`` and ``denominator`` (rates only),
-    ``ci_low`` and ``ci_high`` (Wilson 95%, proportions only).
+    ``ci_low`` and ``ci_high`` (Wilson 95%, proportions only). With
+    ``maturity`` (see :mod:`shopcx.metrics.maturity`), also ``maturity_days``
+    and ``mature_share``: the share of the KPI's orders (or contacts) at
+    least that many days old at the source's data end (its ``as_of``).
     """
     source = load_source(source)
-    return _kpi_table(_aggregate_frames(source, market, start, end, None))
+    return _kpi_table(_aggregate_frames(source, market, start, end, None, maturity=maturity),
+                      maturity)
 
 
 def compute_segment_kpis(source: Any, market: str, start: Any, end: Any,

@@ -14,7 +14,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["format_interval", "format_value", "kpis_long_frame", "print_explanation",
+__all__ = ["explain_maturity_note", "format_interval", "format_value", "kpis_long_frame",
+           "maturity_dict", "maturity_notes", "maturity_statement", "print_explanation",
            "print_kpi_table"]
 
 
@@ -141,6 +142,9 @@ def print_explanation(doc: dict[str, Any], console: Console | None = None) -> No
     console.print(f"{doc['metric']} in {doc['market']}: {value(b['value'])} "
                   f"({b['start']} to {b['end']}) → {value(c['value'])} "
                   f"({c['start']} to {c['end']}), {change(doc['change'])}")
+    note = explain_maturity_note(doc)
+    if note:
+        console.print(note, markup=False)
     if doc["drivers"]:
         table = Table(title="drivers (largest contribution first)", title_justify="left")
         for col in ("dimension", "segment", "contribution", "share of change", "effect",
@@ -241,3 +245,93 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     ('1 market', '1,200 orders', '2 replies')
     """
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def _young_groups(table: pd.DataFrame) -> list[tuple[str, int, float]]:
+    """(group, window days, mature share) of each maturity group with a share below 1,
+    from a KPI or comparison table with ``maturity_days`` and ``mature_share``."""
+    from shopcx.metrics.maturity import kpi_group
+
+    out: dict[str, tuple[str, int, float]] = {}
+    for _, r in table.iterrows():
+        group, share = kpi_group(r["kpi"]), r.get("mature_share")
+        if group and r["maturity_days"] > 0 and share is not None and share == share \
+                and share < 1 and group not in out:
+            out[group] = (group, int(r["maturity_days"]), float(share))
+    return list(out.values())
+
+
+_GROUP_WORDS = {"fulfillment": ("orders", "paid, shipped and delivered rates"),
+                "cancellations": ("orders", "cancellation KPIs and buyer requests"),
+                "contacts": ("contacts", "repeat contacts, escalations and CSAT")}
+
+
+def _young_clauses(groups: list[tuple[str, int, float]]) -> list[str]:
+    """One clause per unit, window and share (groups alike are named together)."""
+    alike: dict[tuple[str, int, float], list[str]] = {}
+    for g, days, share in groups:
+        alike.setdefault((_GROUP_WORDS[g][0], days, share), []).append(_GROUP_WORDS[g][1])
+    return [f"{share:.0%} of the period's {unit} are {days} days old or more "
+            f"({'; '.join(what)})" for (unit, days, share), what in alike.items()]
+
+
+def maturity_dict(kpis: pd.DataFrame, as_of: Any) -> dict[str, Any]:
+    """The ``as_of`` and ``maturity`` entries of ``shopcx kpis --format json``: the data's
+    end and, per KPI, its window in days and the share of its cohort that old."""
+    out: dict[str, Any] = {}
+    for _, r in kpis.iterrows():
+        share = r.get("mature_share")
+        out[r["kpi"]] = {"window_days": int(r["maturity_days"]),
+                         "mature_share": None if share is None or share != share
+                         else float(share)}
+    return {"as_of": None if as_of is None else f"{pd.Timestamp(as_of):%Y-%m-%d}",
+            "maturity": out}
+
+
+def maturity_notes(kpis: pd.DataFrame, as_of: Any) -> list[str]:
+    """One sentence per maturity group whose cohort is not wholly mature at ``as_of``."""
+    groups = _young_groups(kpis)
+    if not groups or as_of is None:
+        return []
+    return [f"data as of {pd.Timestamp(as_of):%Y-%m-%d}: {clause}; they may still change "
+            "as the period ages" for clause in _young_clauses(groups)]
+
+
+def maturity_statement(changes: pd.DataFrame) -> str | None:
+    """How a comparison treats a young period, in plain words; None when the whole period
+    is mature. ``changes`` is :func:`shopcx.metrics.compare.compare_periods`' table."""
+    if "mature_share" not in changes.columns:
+        return None
+    groups = _young_groups(changes)
+    if not groups:
+        return None
+    as_of = changes["as_of"].dropna()
+    when = f"At the data's end ({pd.Timestamp(as_of.iloc[0]):%Y-%m-%d})" if len(as_of) \
+        else "At the data's end"
+    text = f"{when} the period is young: " + "; ".join(_young_clauses(groups)) + "."
+    aged = changes.loc[changes["same_age"].astype(bool), "baseline_as_of"].dropna()
+    if len(aged):
+        from shopcx.metrics.maturity import moment
+
+        text += (" These KPIs are compared with the baseline **at the same age**: the "
+                 f"baseline's events are counted up to {moment(pd.Timestamp(aged.iloc[0]))}, "
+                 "as far after the baseline's end as the data reaches after this period's "
+                 "end, so young orders are never set against fully grown ones.")
+    else:
+        text += " They are compared with the whole baseline (not at the same age)."
+    return text
+
+
+def explain_maturity_note(doc: dict[str, Any]) -> str | None:
+    """The ``explain`` result's maturity in one sentence; None when the period is mature."""
+    m = doc.get("maturity") or {}
+    share = m.get("mature_share")
+    if not m.get("window_days") or share is None or share >= 1:
+        return None
+    text = (f"At the data's end ({m['as_of']}) {share:.0%} of the current period's units are "
+            f"{m['window_days']} days old or more")
+    if m.get("same_age"):
+        return (text + f"; the baseline is measured at the same age (its events up to "
+                f"{m['baseline_as_of']}).")
+    return text + "; the baseline is taken whole (not at the same age), so the change "\
+        "mixes young and grown orders."

@@ -18,12 +18,12 @@ from pandas.io.formats.style import Styler
 
 from shopcx.data.contract import count_market_warnings
 from shopcx.data.sources import Source, load_source
-from shopcx.errors import ContractError
+from shopcx.errors import ContractError, InputError
 from shopcx.metrics.facts import parse_period
 from shopcx.metrics.kpis import KPI_BY_NAME
 from shopcx.metrics.targets import Targets
 from shopcx.params import find_project_file
-from shopcx.readouts.formatting import format_interval, format_value, no_data
+from shopcx.readouts.formatting import format_interval, format_value, maturity_statement, no_data
 from shopcx.readouts.privacy import safe_text, verbatim_table
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "kpi_value",
     "pain_point_table",
     "open_source",
+    "period_header",
     "period_label",
     "readout_links",
     "segment_table",
@@ -52,12 +53,14 @@ NOTEBOOK_TITLES = {"summary": "Executive summary", "funnel": "Funnel and cancell
                    "root_cause": "Root cause"}
 
 
-def open_source(data: str = "") -> Source:
+def open_source(data: str = "", as_of: str = "") -> Source:
     """Open and validate a data source; an empty string means the project's demo data.
 
     The demo data is generated (deterministically, in a few seconds) when it
     does not exist yet, so a notebook's defaults always run. Raises
-    :class:`ContractError` when the data breaks the contract.
+    :class:`ContractError` when the data breaks the contract. With ``as_of``
+    (a date), the data as it stood then (:meth:`Source.at`); a date after
+    the data's end is an InputError.
     """
     if not data:
         found = find_project_file(DEMO_DATA)
@@ -76,7 +79,23 @@ def open_source(data: str = "") -> Source:
     report = source.validate()
     if not report.ok:
         raise ContractError(report)
+    if as_of:
+        moment = pd.Timestamp(as_of)
+        end = source.data_end()
+        if end is not None and moment > end:
+            raise InputError(f"as_of {as_of} is after the data's end {end:%Y-%m-%d}")
+        source = source.at(moment)
     return source
+
+
+def period_header(changes: pd.DataFrame, market: str, start: Any, end: Any,
+                  baseline_start: Any, baseline_end: Any) -> Markdown:
+    """The readout's first line: market, period, baseline, and how a young period is
+    compared (:func:`shopcx.readouts.formatting.maturity_statement`)."""
+    text = (f"**{market} · {period_label(start, end)}**, against "
+            f"{period_label(baseline_start, baseline_end)}")
+    note = maturity_statement(changes)
+    return Markdown(text + (f"\n\n> {note}" if note else ""))
 
 
 def period_label(start: Any, end: Any) -> str:

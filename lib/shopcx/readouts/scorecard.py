@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.maturity import moment
 from shopcx.readouts.formatting import format_value, plural
 from shopcx.readouts.readout import period_label
 
@@ -53,6 +54,7 @@ td.kpi .v { font-weight:600; } td.kpi .c { display:block; font-size:12px; color:
 td.kpi .c.worse { color:var(--worse); font-weight:600; }
 td.kpi .c.better { color:var(--better); font-weight:600; }
 td.kpi a.why { font-size:11px; }
+.young { color:#8a6d00; margin-left:3px; font-size:11px; }
 td.green { background:var(--green); } td.amber { background:var(--amber); }
 td.red { background:var(--red); }
 td.market { font-weight:700; font-size:15px; }
@@ -128,11 +130,36 @@ def _kpi_cell(row: pd.Series | None, status: str | None, min_sample: int,
     sort = "" if few or pd.isna(row["value"]) else f"{float(row['value']):.10g}"
     status_cls = f" {status}" if status and not few else ""
     title = f"baseline {format_value(row['kind'], row['baseline'])}"
+    young = ""
+    if bool(row.get("same_age", False)):
+        title += (f" at the same age (events up to {moment(pd.Timestamp(row['baseline_as_of']))}"
+                  f"; whole baseline {format_value(row['kind'], row['naive_baseline'])}); "
+                  f"{row['mature_share']:.0%} of the period is {int(row['maturity_days'])} "
+                  "days old or more")
+        young = '<span class="young" aria-label="young period">◔</span>'
     link = (f'<a class="why" href="{_e(why)}" title="root cause of this change">why?</a>'
             if why else "")
     return (f'<td class="kpi{status_cls}" data-sort="{sort}" title="{_e(title)}">'
-            f'<span class="v">{_e(value)}</span><span class="c {cls}">{_e(change)}</span>'
+            f'<span class="v">{_e(value)}{young}</span><span class="c {cls}">{_e(change)}</span>'
             f'{link}</td>')
+
+
+def _young_note(kpis: pd.DataFrame, as_of: str | None) -> str:
+    """The index's statement on young periods: which KPIs are compared at the same age."""
+    if kpis.empty or "same_age" not in kpis.columns:
+        return ""
+    young = kpis[kpis["same_age"].fillna(False).astype(bool)]
+    if young.empty:
+        return ""
+    aged = moment(pd.Timestamp(young["baseline_as_of"].dropna().iloc[0]))
+    windows = sorted({int(d) for d in young["maturity_days"]})
+    days = " or ".join(f"{d}" for d in windows)
+    return (f'<p class="meta young-note"><span class="young">◔</span> <b>Young period.</b> At '
+            f"the data's end ({_e(as_of or 'n/a')}) not every order (or contact) of the period "
+            f"is {days} days old, so the KPIs marked ◔ are compared with the baseline "
+            f"<b>at the same age</b>: its events counted up to {_e(aged)}, as far after the "
+            "baseline's end as the data reaches after the period's end. Hover a value for "
+            "the share of its period that is mature and the whole baseline.</p>")
 
 
 def _explained(plan: Any, results: dict[tuple[str, str], Any], market: str,
@@ -229,6 +256,7 @@ def render_index(summary: Any) -> str:
     status_line = (f'<span class="ok">{plural(ok, "readout")}</span>'
                    + (f' · <span class="bad">{len(failed)} failed</span>' if failed else ""))
     rows_line = " · ".join(f"{n:,} {t}" for t, n in plan.rows.items())
+    young = _young_note(kpis, getattr(plan, "data_end", None))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -245,6 +273,7 @@ Change against the baseline: ▲▼ with <b>*</b> when significant (Benjamini–
 <span style="color:var(--worse);font-weight:600">red</span> when worse for customers,
 <span style="color:var(--better);font-weight:600">green</span> when better.
 Hover a value for its baseline, a header for its definition.</p>
+{young}
 <div class="card"><table class="sortable"><thead><tr><th>market</th><th>readouts</th>{head}
 <th title="highest-priority themes in customer feedback (voice readout)">top pain points</th>
 </tr></thead><tbody>{"".join(rows)}</tbody></table></div>
@@ -259,6 +288,8 @@ Hover a value for its baseline, a header for its definition.</p>
 <tr><th>data</th><td><code>{_e(plan.data)}</code></td></tr>
 <tr><th>notebooks</th><td>{_e(", ".join(plan.notebooks))}</td></tr>
 <tr><th>minimum sample</th><td>{plan.config.min_sample}</td></tr>
+<tr><th>data as of</th><td>{_e(getattr(plan, "data_end", None) or "n/a")}{
+    " (--as-of)" if getattr(plan, "as_of", "") else " (the data's end)"}</td></tr>
 <tr><th>details</th><td><a href="run.json">run.json</a> · <a href="kpis.csv">kpis.csv</a></td></tr>
 </tbody></table></div>
 <footer>shopcx · customer text in the readouts is shown with e-mail addresses and phone

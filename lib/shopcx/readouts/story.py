@@ -25,8 +25,15 @@ from IPython.display import HTML, Markdown, display
 
 from shopcx.errors import InputError
 from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.maturity import Maturity
 from shopcx.readouts import plots
-from shopcx.readouts.formatting import format_value, no_data, scope_notes, tested_interval
+from shopcx.readouts.formatting import (
+    explain_maturity_note,
+    format_value,
+    no_data,
+    scope_notes,
+    tested_interval,
+)
 from shopcx.readouts.narrative import describe_change
 from shopcx.readouts.readout import definitions as kpi_definitions
 from shopcx.readouts.readout import show_table
@@ -141,10 +148,13 @@ def voice_for(tagged: pd.DataFrame, drivers: pd.DataFrame, labels: dict[str, str
 def prepare(source: Any, market: str, metric: str, start: Any, end: Any, baseline_start: Any,
             baseline_end: Any, changes: pd.DataFrame | None = None,
             tagged: pd.DataFrame | None = None, labels: dict[str, str] | None = None,
-            top: int = 12) -> Story:
-    """Compute one metric's story: drivers, timing, and the voice of driver segments."""
+            top: int = 12, maturity: Maturity | None = None) -> Story:
+    """Compute one metric's story: drivers, timing, and the voice of driver segments.
+
+    A young period's metric is explained against its baseline at the same age
+    (see :func:`shopcx.rootcause.explain`), like the KPI comparison."""
     result = explain(source, market, metric, (baseline_start, baseline_end), (start, end),
-                     top=top)
+                     top=top, maturity=maturity)
     row = None
     if changes is not None and (changes["kpi"] == metric).any():
         row = changes[changes["kpi"] == metric].iloc[0]
@@ -331,6 +341,9 @@ def show(story: Story) -> None:
                  f'{format_value(value, r["baseline"]["value"])} → '
                  f'{format_value(value, r["current"]["value"])}</h2>'))
     display(Markdown(_summary(story)))
+    young = explain_maturity_note(r)
+    if young:
+        display(Markdown(f"*{young}*"))
     if story.timing is not None:
         name = story.timing["metric"]
         daily = story.timing["daily"]
@@ -387,14 +400,14 @@ def show(story: Story) -> None:
 
 
 def prepare_all(source: Any, market: str, metrics: list[str], start: Any, end: Any,
-                baseline_start: Any, baseline_end: Any, changes: pd.DataFrame | None = None
-                ) -> list[Story]:
+                baseline_start: Any, baseline_end: Any, changes: pd.DataFrame | None = None,
+                maturity: Maturity | None = None) -> list[Story]:
     """:func:`prepare` for several metrics, tagging the period's feedback once."""
     taxonomy = load_taxonomy()
     tagged = tag_feedback(source, market, start, end, taxonomy)
     labels = {t.id: t.label for t in taxonomy.themes.values()}
     return [prepare(source, market, m, start, end, baseline_start, baseline_end, changes,
-                    tagged, labels) for m in metrics]
+                    tagged, labels, maturity=maturity) for m in metrics]
 
 
 def show_all(stories: list[Story]) -> None:

@@ -100,6 +100,7 @@ from scipy.stats import norm
 from shopcx.data.contract import CANCEL_CONTACT_REASONS
 from shopcx.data.sources import load_source
 from shopcx.errors import InputError
+from shopcx.metrics.compare import same_age_as_of
 from shopcx.metrics.facts import (
     INITIATORS,
     STAGES,
@@ -108,6 +109,7 @@ from shopcx.metrics.facts import (
     period_contacts,
     request_facts,
 )
+from shopcx.metrics.maturity import Maturity, mature_share, moment
 from shopcx.metrics.segments import with_buyer_segment
 from shopcx.metrics.stats import Z95, benjamini_hochberg
 from shopcx.rootcause.dimensions import (
@@ -779,9 +781,28 @@ def _scope_column(name: str) -> str:
     return f"_in_{name}"
 
 
+def _maturity(source: Any, market: str, metric: str, baseline: Any, current: Any,
+              maturity: Maturity | None, same_age: bool) -> dict[str, Any]:
+    """The metric's maturity in the current period and the moment its baseline is
+    measured at (``baseline_as_of``: None for a naive comparison)."""
+    maturity = maturity or Maturity()
+    days = maturity.days(metric)
+    as_of = source.data_end()
+    share = mature_share(source, market, current.start, current.end, days,
+                         maturity.unit(metric)) if days else 1.0
+    aged_at = None
+    if same_age and as_of is not None and share is not None and share < 1:
+        aged_at = same_age_as_of(as_of, current.end, baseline.end)
+        aged_at = aged_at if aged_at < as_of else None
+    return {"as_of": None if as_of is None else f"{as_of:%Y-%m-%d}", "window_days": days,
+            "mature_share": share, "same_age": aged_at is not None,
+            "baseline_as_of": None if aged_at is None else moment(aged_at)}
+
+
 def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
             current: tuple[Any, Any], dimensions: tuple[str, ...] | None = None,
-            top: int = 20, combinations: bool = True) -> dict[str, Any]:
+            top: int = 20, combinations: bool = True, maturity: Maturity | None = None,
+            same_age: bool = True) -> dict[str, Any]:
     """Decompose the change of ``metric`` in ``market`` between two periods.
 
     Returns the overall values and change; ``drivers_table``: the drivers
@@ -793,7 +814,11 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     dimension), with ``redundant_with`` for pruned ones; ``breakdown_table``
     for cancel reason and stage; ``combinations_table``; ``dimensions``: each
     dimension's scope, null policy, and whether it was used (with the reason
-    when not, or the buyer-history window).
+    when not, or the buyer-history window); ``maturity``: the metric's window,
+    the current period's mature share at the data's end (``as_of``) and,
+    when it is below 1 and ``same_age`` holds, the moment the baseline was
+    measured at (``baseline_as_of``, see
+    :func:`shopcx.metrics.compare.compare_periods`).
     """
     if metric not in EXPLAINABLE:
         raise InputError(f"metric {metric!r} cannot be explained; choose one of "
@@ -817,16 +842,19 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     for name in scoped:
         frame_groups[name] = [(), (name,), *(p for p in pairs_wanted if name in p)]
     counted: dict[str, dict[tuple[str | None, tuple[str, ...]], pd.DataFrame]] = {}
+    matured = _maturity(source, market, metric, b, c, maturity, same_age)
+    aged = source.at(matured["baseline_as_of"]) if matured["same_age"] else source
     for period, p in (("baseline", b), ("current", c)):
-        units = _units(source, metric, market, p.start, p.end, lookback)
+        src = aged if period == "baseline" else source
+        units = _units(src, metric, market, p.start, p.end, lookback)
         units = units.mutate(**{_scope_column(n): d.in_scope(units, spec.unit)
                                 for n, d in scoped.items()})
         units = units.select(*cols, "_flag", *(_scope_column(n) for n in scoped))
         counted[period] = {}
-        with source.cached(units) as u:
+        with src.cached(units) as u:
             for frame, groups in frame_groups.items():
                 rows = u if frame is None else u.filter(u[_scope_column(frame)])
-                for g, t in zip(groups, _counts(source, rows, groups), strict=True):
+                for g, t in zip(groups, _counts(src, rows, groups), strict=True):
                     counted[period][frame, g] = t
 
     def totals(frame: str | None) -> dict[str, tuple[float, float]]:
@@ -893,7 +921,7 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
             "change": change, "drivers_table": drivers.head(top) if top else drivers,
             "breakdown_table": breakdown,
             "all_segments": pd.concat([segments, table[is_what]], ignore_index=True),
-            "combinations_table": combos, "dimensions": plan,
+            "combinations_table": combos, "dimensions": plan, "maturity": matured,
             "min_support": {"units": MIN_UNITS, "events": MIN_EVENTS}}
 
 
@@ -956,7 +984,8 @@ def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
     return {"metric": result["metric"], "market": result["market"],
             "kind": EXPLAINABLE[result["metric"]].kind,
             "baseline": result["baseline"], "current": result["current"],
-            "change": num(result["change"]), "drivers": rows(result["drivers_table"]),
+            "change": num(result["change"]), "maturity": result.get("maturity"),
+            "drivers": rows(result["drivers_table"]),
             "breakdown": rows(result["breakdown_table"]),
             "segments": rows(result["all_segments"]),
             "dimensions": result["dimensions"], "min_support": result["min_support"]}

@@ -34,6 +34,8 @@ RUN_KEYS = {
     "fresh_kernels": "start a new kernel for every notebook (default: each worker reuses one)",
     "min_sample": "below this denominator a rate shows as 'too few'",
     "targets": "targets file (default: params/targets.yaml)",
+    "as_of": "the data as it stood on this date, YYYY-MM-DD (default: the data's end)",
+    "maturity": "maturity windows file (default: params/maturity.yaml)",
     "parameters": "extra notebook parameters, by name",
     "market_parameters": "notebook parameters per market: {MARKET: {name: value}}",
 }
@@ -66,6 +68,8 @@ class RunConfig:
     fresh_kernels: bool = False
     min_sample: int = 30
     targets: str | None = None
+    as_of: str | None = None
+    maturity: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     market_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     source_file: str | None = None
@@ -76,7 +80,7 @@ class RunConfig:
             if not isinstance(self.markets, list) or not self.markets:
                 raise InputError(f"{where}: markets must be a list of codes or 'all'")
             self.markets = [market_code(m, where) for m in self.markets]
-        for key in ("start", "end", "baseline_start", "baseline_end"):
+        for key in ("start", "end", "baseline_start", "baseline_end", "as_of"):
             setattr(self, key, _date(getattr(self, key), key, where))
         for a, b in (("start", "end"), ("baseline_start", "baseline_end")):
             lo, hi = getattr(self, a), getattr(self, b)
@@ -92,7 +96,7 @@ class RunConfig:
                 raise InputError(f"{where}: {key} must be a whole number of at least 1")
         if not isinstance(self.fresh_kernels, bool):
             raise InputError(f"{where}: fresh_kernels must be true or false")
-        for key in ("data", "out", "targets"):
+        for key in ("data", "out", "targets", "maturity"):
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):
                 raise InputError(f"{where}: {key} must be text")

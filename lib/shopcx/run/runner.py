@@ -33,6 +33,7 @@ import pandas as pd
 from shopcx.errors import InputError
 from shopcx.files import write_atomic
 from shopcx.metrics.facts import parse_period
+from shopcx.metrics.maturity import load_maturity
 from shopcx.metrics.targets import Targets, load_targets
 from shopcx.params import find_project_file
 from shopcx.readouts.export import render_html
@@ -48,7 +49,7 @@ __all__ = [
 ]
 
 COMMON_PARAMETERS = ("market", "start", "end", "baseline_start", "baseline_end", "data",
-                     "min_sample")
+                     "min_sample", "as_of", "maturity")
 
 
 # --------------------------------------------------------------------------- plan
@@ -99,6 +100,9 @@ class RunPlan:
     targets_path: str | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
+    as_of: str = ""  # --as-of as given ("" = the data's end)
+    data_end: str | None = None  # the moment maturity is judged at (YYYY-MM-DD)
+    maturity_path: str = ""
 
 
 def _notebook_dir(notebooks_dir: str | Path | None) -> Path:
@@ -265,12 +269,23 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
         targets = load_targets(targets_path)
     out = Path(config.out or f"outputs/run-{start}").resolve()
     report = source.validate()
+    data_end = source.data_end()
+    if config.as_of and data_end is not None and pd.Timestamp(config.as_of) > data_end:
+        raise InputError(f"as_of {config.as_of} is after the data's end {data_end:%Y-%m-%d}")
+    as_of = pd.Timestamp(config.as_of) if config.as_of else data_end
+    maturity_path = config.maturity or find_project_file("params/maturity.yaml")
+    maturity_path = str(Path(maturity_path).resolve()) if maturity_path else ""
+    load_maturity(maturity_path)  # checked before anything runs
     plan = RunPlan(config, data, markets, start, end, b_start, b_end, names, out,
                    targets=targets, targets_path=targets_path,
-                   warnings=[asdict(f) for f in report.warnings], rows=dict(report.rows))
+                   warnings=[asdict(f) for f in report.warnings], rows=dict(report.rows),
+                   as_of=config.as_of or "",
+                   data_end=None if as_of is None else f"{as_of:%Y-%m-%d}",
+                   maturity_path=maturity_path)
     for market in markets:
         values = {"market": market, "start": start, "end": end, "baseline_start": b_start,
                   "baseline_end": b_end, "data": data, "min_sample": config.min_sample,
+                  "as_of": plan.as_of, "maturity": maturity_path,
                   "targets": targets_path or "", **config.parameters,
                   **config.market_parameters.get(market, {})}
         for n in names:
@@ -342,7 +357,7 @@ def execute_job(job: Job) -> NotebookResult:
 
 
 def compare_market(data: str, market: str, start: str, end: str, baseline_start: str,
-                   baseline_end: str, min_sample: int
+                   baseline_end: str, min_sample: int, as_of: str = "", maturity: str = ""
                    ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """The KPI comparison and top pain points of one market (in a worker), for the index."""
     from shopcx.data.sources import load_source
@@ -350,8 +365,10 @@ def compare_market(data: str, market: str, start: str, end: str, baseline_start:
     from shopcx.voc.painpoints import in_period, rank_pain_points, tag_feedback
 
     source = load_source(data)
+    if as_of:
+        source = source.at(as_of)
     changes = compare_periods(source, market, start, end, baseline_start, baseline_end,
-                              min_sample=min_sample)
+                              min_sample=min_sample, maturity=load_maturity(maturity))
     tagged = tag_feedback(source, market, min(start, baseline_start), max(end, baseline_end))
     ranking = rank_pain_points(in_period(tagged, start, end),
                                in_period(tagged, baseline_start, baseline_end))
@@ -414,7 +431,8 @@ def run(plan: RunPlan, progress: bool = True) -> RunSummary:
         pending: dict[Future[Any], tuple[str, Any]] = {}
         for market in plan.markets:
             fut = pool.submit(compare_market, plan.data, market, plan.start, plan.end,
-                              plan.baseline_start, plan.baseline_end, plan.config.min_sample)
+                              plan.baseline_start, plan.baseline_end, plan.config.min_sample,
+                              plan.as_of, plan.maturity_path)
             pending[fut] = ("kpis", market)
         for job in plan.jobs:
             pending[pool.submit(execute_job, job)] = ("job", job)
@@ -455,7 +473,8 @@ def _write_kpis_csv(plan: RunPlan, kpis: pd.DataFrame) -> None:
     cols = ["market", "kpi", "kind", "value", "baseline", "change", "relative_change",
             "ci_low", "ci_high", "numerator", "denominator", "baseline_numerator",
             "baseline_denominator", "p_value", "p_adjusted", "significant", "too_few",
-            "assessment", "status"]
+            "assessment", "status", "maturity_days", "mature_share", "same_age",
+            "baseline_as_of", "naive_baseline"]
     if kpis.empty:
         write_atomic(plan.out / "kpis.csv", ",".join(cols) + "\n")
         return
@@ -483,6 +502,8 @@ def _run_record(summary: RunSummary, started_at: dt.datetime) -> dict[str, Any]:
             "notebooks": plan.notebooks, "out": str(plan.out),
             "workers": plan.config.workers, "min_sample": plan.config.min_sample,
             "targets": plan.targets_path, "parameters": plan.config.parameters,
+            "as_of": plan.data_end, "as_of_given": plan.as_of or None,
+            "maturity": plan.maturity_path or None,
             "market_parameters": plan.config.market_parameters,
             "params_file": plan.config.source_file,
         },
