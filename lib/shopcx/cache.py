@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from shopcx.files import write_atomic
 
-__all__ = ["cache_dir", "file_fingerprint", "memoized"]
+__all__ = ["cache_dir", "code_fingerprint", "file_fingerprint", "memoized"]
 
 T = TypeVar("T")
 
@@ -41,7 +41,8 @@ def cache_dir() -> Path:
 
 
 @cache
-def _code_fingerprint() -> str:
+def code_fingerprint() -> str:
+    """Identifies the library's code (its files' sizes and times): a new version differs."""
     h = hashlib.sha256()
     root = Path(__file__).parent
     for f in sorted(root.rglob("*.py")):
@@ -65,7 +66,7 @@ def memoized(source: Any, kind: str, parts: tuple[Any, ...], compute: Callable[[
     fingerprint = getattr(source, "fingerprint", None)
     if fingerprint is None or os.environ.get("SHOPCX_NO_RESULT_CACHE"):
         return compute()
-    key = hashlib.sha256(repr((kind, parts, _code_fingerprint())).encode()).hexdigest()[:24]
+    key = hashlib.sha256(repr((kind, parts, code_fingerprint())).encode()).hexdigest()[:24]
     path = cache_dir() / "results" / fingerprint / f"{kind}-{key}.pkl"
     try:
         return pickle.loads(path.read_bytes())

@@ -364,12 +364,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
           f"{plan.start} to {plan.end} against {plan.baseline_start} to {plan.baseline_end}, "
           f"into {plan.out}", file=sys.stderr)
     summary = run(plan, progress=not args.no_progress and sys.stderr.isatty())
+    ok = len(summary.results) - len(summary.failed)
+    reused = f" ({len(summary.reused)} reused)" if summary.reused else ""
+    if summary.interrupted is not None:
+        import signal
+
+        print(f"interrupted by {signal.Signals(summary.interrupted).name}: {ok} of "
+              f"{len(plan.jobs)} readouts finished{reused}, {len(summary.not_run)} not run; "
+              f"index of the finished: {plan.out / 'index.html'}; run the same command "
+              "again to resume", file=sys.stderr)
+        return summary.exit_status
     for r in summary.failed:
         print(f"failed: {r.market}/{r.notebook}: {r.error}", file=sys.stderr)
     for market, error in summary.kpi_errors.items():
         print(f"failed: {market} KPI comparison: {error}", file=sys.stderr)
-    ok = len(summary.results) - len(summary.failed)
-    print(f"{ok} of {len(summary.results)} readouts in {summary.seconds:.0f} s; "
+    print(f"{ok} of {len(summary.results)} readouts{reused} in {summary.seconds:.0f} s; "
           f"index: {plan.out / 'index.html'}")
     return summary.exit_status
 

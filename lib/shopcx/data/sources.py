@@ -261,6 +261,50 @@ class Source:
                         write_atomic(cached, self._report.to_json())
         return self._report
 
+    def slice_fingerprint(self, market: str, start: Any, end: Any, history_days: int = 180,
+                          follow_days: int = 8) -> str:
+        """Identifies the content of the rows a market's readouts of ``[start, end)`` read.
+
+        Orders of the market placed from ``history_days`` before ``start`` (buyer
+        history) to ``end``; every cancellation of those orders; the market's
+        contacts from the same start to ``follow_days`` after ``end`` (repeat
+        contacts look 7 days ahead) and every contact about those orders; the
+        market's feedback of the same span. Each table is summarised by the
+        engine (row count and the sum of a hash of every row's values), so a
+        new day of data changes the fingerprint of the periods it touches and
+        of no other: an order placed in the new day is outside an older
+        period, a late cancellation of an older order is inside its period.
+        """
+        lo = pd.Timestamp(start) - pd.Timedelta(days=history_days)
+        hi = pd.Timestamp(end)
+        o = self.rows("orders", market, "created_at", lo, hi)
+        ids = o.select("order_id")
+        c = self.tables["cancellations"]
+        k = self.tables["contacts"]
+        k_lo = ibis.literal(lo.to_pydatetime(), type="timestamp")
+        k_hi = ibis.literal((hi + pd.Timedelta(days=follow_days)).to_pydatetime(),
+                            type="timestamp")
+        parts = {
+            "orders": o,
+            "cancellations": c.filter(c.order_id.isin(ids.order_id)),
+            "contacts": k.filter(((k.market == market) & (k.created_at >= k_lo)
+                                  & (k.created_at < k_hi)) | k.order_id.isin(ids.order_id)),
+            "feedback": self.rows("feedback", market, "created_at", lo, hi),
+        }
+        sums = []
+        for name, t in parts.items():
+            cols = [t[col].cast("string").fill_null("<null>") for col in t.columns]
+            row = ibis.literal("|").join(cols) if len(cols) > 1 else cols[0]
+            sums.append(t.aggregate(table=ibis.literal(name), n=t.count(),
+                                    h=row.hash().cast("decimal(38, 0)").sum()))
+        totals = self.execute(ibis.union(*sums))
+        h = hashlib.sha256(f"{market}|{lo}|{hi}|{follow_days}".encode())
+        for _, r in totals.sort_values("table").iterrows():
+            h.update(f"{r['table']}|{r['n']}|{r['h']}\n".encode())
+        if self.as_of is not None:
+            h.update(f"as of {self.as_of}".encode())
+        return h.hexdigest()[:24]
+
     def markets(self) -> list[str]:
         """The markets present in orders, sorted."""
         o = self.tables["orders"]

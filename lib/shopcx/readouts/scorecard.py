@@ -255,6 +255,17 @@ def render_index(summary: Any) -> str:
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     status_line = (f'<span class="ok">{plural(ok, "readout")}</span>'
                    + (f' · <span class="bad">{len(failed)} failed</span>' if failed else ""))
+    reused = sum(bool(getattr(r, "reused", False)) for r in summary.results)
+    if reused:
+        status_line += f" ({reused} reused from an earlier run, inputs unchanged)"
+    stopped = getattr(summary, "interrupted", None)
+    if stopped is not None:
+        import signal
+
+        missing = len(summary.not_run)
+        status_line += (f' · <span class="bad">interrupted by {signal.Signals(stopped).name}: '
+                        f'{plural(missing, "readout")} not run; run the same command again to '
+                        "resume</span>")
     rows_line = " · ".join(f"{n:,} {t}" for t, n in plan.rows.items())
     young = _young_note(kpis, getattr(plan, "data_end", None))
     return f"""<!DOCTYPE html>

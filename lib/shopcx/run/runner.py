@@ -16,11 +16,15 @@ Output layout (docs/commands.md)::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import json
 import multiprocessing as mp
 import os
 import platform
+import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
@@ -49,7 +53,9 @@ __all__ = [
 ]
 
 COMMON_PARAMETERS = ("market", "start", "end", "baseline_start", "baseline_end", "data",
-                     "min_sample", "as_of", "maturity")
+                     "min_sample")
+SET_BY_RUN = (*COMMON_PARAMETERS, "as_of", "maturity")
+"""Parameters the run sets for each notebook that declares them (from its own settings)."""
 
 
 # --------------------------------------------------------------------------- plan
@@ -67,6 +73,21 @@ class Job:
     cwd: str
     timeout: int | None = None
     warm: bool = False  # run on the worker's kept kernel (shopcx.run.kernels)
+    key: str = ""  # identifies its inputs: a finished readout with the same key is reused
+
+    @property
+    def key_file(self) -> Path:
+        return Path(self.output_dir) / f".{self.notebook}.key"
+
+    def finished(self) -> bool:
+        """Its readout exists from an earlier run with the same inputs."""
+        out = Path(self.output_dir)
+        try:
+            same = bool(self.key) and self.key_file.read_text() == self.key
+        except OSError:
+            return False
+        return same and (out / f"{self.notebook}.html").exists() and (
+            out / f"{self.notebook}.ipynb").exists()
 
 
 @dataclass
@@ -80,6 +101,7 @@ class NotebookResult:
     error: str | None = None
     ipynb: str | None = None
     html: str | None = None
+    reused: bool = False  # kept from an earlier run: its inputs did not change
 
 
 @dataclass
@@ -216,7 +238,7 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
                  for m, values in config.market_parameters.items() for k, v in values.items()]
     settings += [(where, k, None) for k in COMMON_PARAMETERS]  # declared by every notebook
     for origin, name, value in settings:
-        if value is not None and name in COMMON_PARAMETERS and name != "min_sample":
+        if value is not None and name in SET_BY_RUN and name != "min_sample":
             raise InputError(f"{origin}: {name!r} is set by the run for each notebook; "
                              "use the top-level setting or the command line instead")
         takers = [n for n, d in declared.items() if name in d]
@@ -282,7 +304,12 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
                    as_of=config.as_of or "",
                    data_end=None if as_of is None else f"{as_of:%Y-%m-%d}",
                    maturity_path=maturity_path)
+    inputs = _shared_inputs(folder, names)
+    seen = source.at(as_of) if config.as_of and as_of is not None else source
+    young = as_of is not None and as_of < max(pd.Timestamp(end), pd.Timestamp(b_end)) + \
+        pd.Timedelta(days=_longest_window(maturity_path))
     for market in markets:
+        data_key = seen.slice_fingerprint(market, min(start, b_start), max(end, b_end))
         values = {"market": market, "start": start, "end": end, "baseline_start": b_start,
                   "baseline_end": b_end, "data": data, "min_sample": config.min_sample,
                   "as_of": plan.as_of, "maturity": maturity_path,
@@ -290,10 +317,35 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
                   **config.market_parameters.get(market, {})}
         for n in names:
             params = {k: v for k, v in values.items() if k in declared[n]}
+            key = _job_key(params, inputs[n], data_key, plan.data_end if young else None)
             plan.jobs.append(Job(market, n, str(folder / f"{n}.ipynb"),
                                  str(out / market), params, str(folder),
-                                 warm=not config.fresh_kernels))
+                                 warm=not config.fresh_kernels, key=key))
     return plan
+
+
+def _shared_inputs(folder: Path, names: list[str]) -> dict[str, str]:
+    """Per notebook, a fingerprint of what its readout depends on besides its parameters
+    and data: the notebook, the library's code and the project's params files."""
+    from shopcx.cache import code_fingerprint, file_fingerprint
+
+    params = find_project_file("params")
+    files = sorted(params.glob("*.yaml")) if params is not None else []
+    shared = code_fingerprint() + "".join(file_fingerprint(f) for f in files)
+    return {n: shared + file_fingerprint(folder / f"{n}.ipynb") for n in names}
+
+
+def _longest_window(maturity_path: str) -> int:
+    m = load_maturity(maturity_path)
+    return max([*m.windows.values(), *m.kpis.values(), 0])
+
+
+def _job_key(params: dict[str, Any], inputs: str, data: str, as_of: str | None) -> str:
+    """A job's inputs in one hash: parameters, notebook, code, params files, the data it
+    reads and, for a period still maturing, the moment the data is seen at."""
+    text = json.dumps({"parameters": params, "inputs": inputs, "data": data, "as_of": as_of},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 # --------------------------------------------------------------------------- execution
@@ -352,6 +404,10 @@ def execute_job(job: Job) -> NotebookResult:
             html = str(out_dir / f"{job.notebook}.html")
         except Exception as exc:
             error = error or f"rendering failed: {_error_text(exc)}"
+    if error is None and job.key:  # a rerun reuses this readout while its inputs stay
+        write_atomic(job.key_file, job.key)
+    else:
+        job.key_file.unlink(missing_ok=True)
     return NotebookResult(job.market, job.notebook, "failed" if error else "ok",
                           round(time.perf_counter() - began, 2), error, ipynb, html)
 
@@ -399,18 +455,116 @@ class RunSummary:
     seconds: float
     kpi_errors: dict[str, str]
     pain_points: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    interrupted: int | None = None  # the signal that stopped the run, if one did
 
     @property
     def failed(self) -> list[NotebookResult]:
         return [r for r in self.results if r.status != "ok"]
 
     @property
+    def reused(self) -> list[NotebookResult]:
+        return [r for r in self.results if r.reused]
+
+    @property
+    def not_run(self) -> list[Job]:
+        """Jobs an interruption left without a result."""
+        done = {(r.market, r.notebook) for r in self.results}
+        return [j for j in self.plan.jobs if (j.market, j.notebook) not in done]
+
+    @property
     def exit_status(self) -> int:
+        """0 all done; 1 some readout failed; 128 + the signal when interrupted (130 for
+        Ctrl-C, 143 for a scheduler's SIGTERM), as shells report a process so stopped."""
+        if self.interrupted is not None:
+            return 128 + self.interrupted
         return 1 if self.failed or self.kpi_errors else 0
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals that stop a run cleanly: Ctrl-C, a scheduler's timeout, a closed terminal."""
+
+
+def _worker_init() -> None:
+    """In each worker: leave stopping to the main process, which stops every worker.
+
+    Ctrl-C sends SIGINT to the whole process group; a worker that raised
+    KeyboardInterrupt in the middle of a notebook would print a traceback and
+    report the notebook failed. The main process terminates the workers and
+    their kernels itself (:func:`_stop_children`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _children() -> set[int]:
+    import psutil
+
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def _stop_children(keep: set[int], grace: float = 3.0) -> None:
+    """Terminate every process this one started since (workers, their kernels; not
+    those in ``keep``), then kill what is still alive after ``grace`` seconds.
+
+    The processes are never waited for here: multiprocessing reaps its workers
+    itself and would take a worker reaped by someone else for one still running.
+    """
+    import psutil
+
+    procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep]
+
+    def gone(p: psutil.Process) -> bool:
+        try:
+            return p.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.terminate()
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and not all(gone(p) for p in procs):
+        time.sleep(0.05)
+    for p in procs:
+        if not gone(p):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+
+
+@contextlib.contextmanager
+def _signals_caught() -> Any:
+    """Within the block, the stop signals only record themselves (yields the record:
+    a list that gets the signal number); outside the main thread, nothing changes."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+
+    def record(signum: int, frame: Any) -> None:
+        caught.append(signum)
+
+    previous = {sig: signal.signal(sig, record) for sig in STOP_SIGNALS}
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _remove_partial(out: Path) -> None:
+    """Temporary files of notebooks an interruption cut short (never under a final name)."""
+    for tmp in out.glob("*/.*.tmp.ipynb"):
+        tmp.unlink(missing_ok=True)
+
+
 def run(plan: RunPlan, progress: bool = True) -> RunSummary:
-    """Execute a planned run; write readouts, ``kpis.csv``, ``run.json`` and ``index.html``."""
+    """Execute a planned run; write readouts, ``kpis.csv``, ``run.json`` and ``index.html``.
+
+    Readouts whose inputs did not change since an earlier run into the same
+    folder (:attr:`Job.key`) are reused, not recomputed. SIGINT (Ctrl-C, to the
+    process or its group), SIGTERM and SIGHUP stop the run within seconds:
+    every worker and kernel is terminated, the readouts finished so far keep
+    their index, ``run.json`` says ``interrupted``, and the summary's exit
+    status is 128 + the signal. Running the same command again resumes.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from shopcx.readouts.scorecard import render_index
@@ -418,55 +572,74 @@ def run(plan: RunPlan, progress: bool = True) -> RunSummary:
     began = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     plan.out.mkdir(parents=True, exist_ok=True)
-    results: list[NotebookResult] = []
+    _remove_partial(plan.out)
+    results = [NotebookResult(j.market, j.notebook, "ok", 0.0, None,
+                              str(Path(j.output_dir) / f"{j.notebook}.ipynb"),
+                              str(Path(j.output_dir) / f"{j.notebook}.html"), reused=True)
+               for j in plan.jobs if j.finished()]
+    reused = {(r.market, r.notebook) for r in results}
+    todo = [j for j in plan.jobs if (j.market, j.notebook) not in reused]
     comparisons: list[pd.DataFrame] = []
     pains: dict[str, list[dict[str, Any]]] = {}
     kpi_errors: dict[str, str] = {}
-    workers = max(1, min(plan.config.workers, len(plan.jobs) + len(plan.markets)))
+    workers = max(1, min(plan.config.workers, len(todo) + len(plan.markets)))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, disable=not progress, transient=False) as bar, \
-            ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        task = bar.add_task("readouts", total=len(plan.jobs) + len(plan.markets))
-        pending: dict[Future[Any], tuple[str, Any]] = {}
-        for market in plan.markets:
-            fut = pool.submit(compare_market, plan.data, market, plan.start, plan.end,
-                              plan.baseline_start, plan.baseline_end, plan.config.min_sample,
-                              plan.as_of, plan.maturity_path)
-            pending[fut] = ("kpis", market)
-        for job in plan.jobs:
-            pending[pool.submit(execute_job, job)] = ("job", job)
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                kind, what = pending.pop(fut)
-                try:
-                    value = fut.result()
-                except Exception as exc:  # a crashed worker: record it, keep going
-                    if kind == "kpis":
-                        kpi_errors[what] = _error_text(exc)
-                    else:
-                        value = NotebookResult(what.market, what.notebook, "failed", 0.0,
-                                               _error_text(exc))
-                        results.append(value)
-                else:
-                    if kind == "kpis":
-                        comparisons.append(value[0])
-                        pains[what] = value[1]
-                    else:
-                        results.append(value)
-                label = f"{what} kpis" if kind == "kpis" else f"{what.market}/{what.notebook}"
-                bar.update(task, advance=1, description=f"readouts · {label}")
-    order = {(m, n): i for i, (m, n) in enumerate((j.market, j.notebook) for j in plan.jobs)}
-    results.sort(key=lambda r: order[(r.market, r.notebook)])
-    kpis = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame()
-    summary = RunSummary(plan, results, kpis, round(time.perf_counter() - began, 2), kpi_errors,
-                         pains)
-    _write_kpis_csv(plan, kpis)
-    write_atomic(plan.out / "run.json", json.dumps(_run_record(summary, started_at), indent=2,
-                                                   default=str))
-    write_atomic(plan.out / "index.html", render_index(summary))
-    return summary
+    before = _children()
+    with _signals_caught() as caught:
+        with Progress(*columns, disable=not progress, transient=False) as bar:
+            pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                       initializer=_worker_init)
+            task = bar.add_task("readouts", total=len(plan.jobs) + len(plan.markets),
+                                completed=len(results))
+            pending: dict[Future[Any], tuple[str, Any]] = {}
+            try:
+                for market in plan.markets:
+                    fut = pool.submit(compare_market, plan.data, market, plan.start, plan.end,
+                                      plan.baseline_start, plan.baseline_end,
+                                      plan.config.min_sample, plan.as_of, plan.maturity_path)
+                    pending[fut] = ("kpis", market)
+                for job in todo:
+                    pending[pool.submit(execute_job, job)] = ("job", job)
+                while pending and not caught:
+                    done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        kind, what = pending.pop(fut)
+                        try:
+                            value = fut.result()
+                        except Exception as exc:  # a crashed worker: record it, keep going
+                            if caught:  # killed because the run is stopping: not a failure
+                                continue
+                            if kind == "kpis":
+                                kpi_errors[what] = _error_text(exc)
+                            else:
+                                results.append(NotebookResult(what.market, what.notebook,
+                                                              "failed", 0.0, _error_text(exc)))
+                        else:
+                            if kind == "kpis":
+                                comparisons.append(value[0])
+                                pains[what] = value[1]
+                            else:
+                                results.append(value)
+                        label = (f"{what} kpis" if kind == "kpis"
+                                 else f"{what.market}/{what.notebook}")
+                        bar.update(task, advance=1, description=f"readouts · {label}")
+            finally:
+                if caught or pending:  # stopping (or an error here): end every process now
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    _stop_children(keep=before)
+                    _remove_partial(plan.out)
+                pool.shutdown(wait=True)
+        order = {(j.market, j.notebook): i for i, j in enumerate(plan.jobs)}
+        results.sort(key=lambda r: order[(r.market, r.notebook)])
+        kpis = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame()
+        summary = RunSummary(plan, results, kpis, round(time.perf_counter() - began, 2), kpi_errors,
+                             pains, interrupted=caught[0] if caught else None)
+        _write_kpis_csv(plan, kpis)
+        write_atomic(plan.out / "run.json", json.dumps(_run_record(summary, started_at), indent=2,
+                                                       default=str))
+        write_atomic(plan.out / "index.html", render_index(summary))
+        return summary
 
 
 def _write_kpis_csv(plan: RunPlan, kpis: pd.DataFrame) -> None:
@@ -493,7 +666,11 @@ def _write_kpis_csv(plan: RunPlan, kpis: pd.DataFrame) -> None:
 def _run_record(summary: RunSummary, started_at: dt.datetime) -> dict[str, Any]:
     plan = summary.plan
     return {
-        "status": "failed" if summary.exit_status else "ok",
+        "status": ("interrupted" if summary.interrupted is not None
+                   else "failed" if summary.exit_status else "ok"),
+        "interrupted_by": (None if summary.interrupted is None
+                           else signal.Signals(summary.interrupted).name),
+        "not_run": [f"{j.market}/{j.notebook}" for j in summary.not_run],
         "started_at": started_at.isoformat(timespec="seconds"),
         "seconds": summary.seconds,
         "parameters": {
