@@ -226,3 +226,33 @@ def test_cli_as_of_and_maturity_in_json(tmp_path: Path, capsys: pytest.CaptureFi
     assert doc["maturity"] == {"as_of": "2026-12-01", "window_days": 14, "mature_share": 0.0,
                                "same_age": True, "baseline_as_of": "2026-11-24"}
     assert doc["baseline"]["value"] == 0.25 and doc["current"]["value"] == 0.25
+
+
+def test_a_new_day_changes_only_the_periods_it_touches() -> None:
+    base = tables()
+    weeks = (("2026-11-16", "2026-11-23"), ("2026-11-23", "2026-11-30"))
+
+    def prints(t: dict) -> list[str]:
+        src = load_source(t)
+        return [src.slice_fingerprint("MY", s, e, history_days=0) for s, e in weeks]
+
+    before = prints(base)
+    assert before == prints(tables())  # the same rows, the same fingerprints
+    # 30 Nov: a new order with a contact, and C2 (current week) cancelled by its seller
+    day = {k: v.copy() for k, v in base.items()}
+    day["orders"] = pd.concat([day["orders"], pd.DataFrame([
+        _order("D1", "2026-11-30 09:00", "2026-11-30 09:05")])], ignore_index=True)
+    day["contacts"] = pd.concat([day["contacts"], pd.DataFrame([
+        _contact("K9", "D1", "2026-11-30 10:00")])], ignore_index=True)
+    day["cancellations"] = pd.concat([day["cancellations"], pd.DataFrame([
+        _cancel("R9", "C2", "seller", "out_of_stock", "2026-11-30 11:00", "approved",
+                "2026-11-30 11:00")])], ignore_index=True)
+    after = prints(day)
+    # the baseline week reads contacts up to 23 Nov + 7 days = 30 Nov 00:00: untouched
+    assert after[0] == before[0]
+    # the current week: C2's cancellation, and contacts up to 7 Dec
+    assert after[1] != before[1]
+    # a late event of an older order changes its week
+    late = {k: v.copy() for k, v in day.items()}
+    late["orders"].loc[late["orders"]["order_id"] == "B2", "shipped_at"] = T("2026-11-30 12:00")
+    assert prints(late)[0] != after[0]

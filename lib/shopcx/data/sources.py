@@ -262,13 +262,13 @@ class Source:
         return self._report
 
     def slice_fingerprint(self, market: str, start: Any, end: Any, history_days: int = 180,
-                          follow_days: int = 8) -> str:
+                          follow_days: int = 7) -> str:
         """Identifies the content of the rows a market's readouts of ``[start, end)`` read.
 
         Orders of the market placed from ``history_days`` before ``start`` (buyer
         history) to ``end``; every cancellation of those orders; the market's
-        contacts from the same start to ``follow_days`` after ``end`` (repeat
-        contacts look 7 days ahead) and every contact about those orders; the
+        contacts from the same start to ``follow_days`` after ``end`` inclusive (a
+        repeat contact comes within 7 days) and every contact about those orders; the
         market's feedback of the same span. Each table is summarised by the
         engine (row count and the sum of a hash of every row's values), so a
         new day of data changes the fingerprint of the periods it touches and
@@ -288,7 +288,7 @@ class Source:
             "orders": o,
             "cancellations": c.filter(c.order_id.isin(ids.order_id)),
             "contacts": k.filter(((k.market == market) & (k.created_at >= k_lo)
-                                  & (k.created_at < k_hi)) | k.order_id.isin(ids.order_id)),
+                                  & (k.created_at <= k_hi)) | k.order_id.isin(ids.order_id)),
             "feedback": self.rows("feedback", market, "created_at", lo, hi),
         }
         sums = []
