@@ -506,10 +506,19 @@ def _stop_children(keep: set[int], grace: float = 3.0) -> None:
 
     The processes are never waited for here: multiprocessing reaps its workers
     itself and would take a worker reaped by someone else for one still running.
+    Multiprocessing's resource tracker is left alone: it ignores SIGTERM by design
+    and exits by itself when this process does.
     """
     import psutil
 
-    procs = [p for p in psutil.Process().children(recursive=True) if p.pid not in keep]
+    def tracker(p: psutil.Process) -> bool:
+        try:
+            return "multiprocessing.resource_tracker" in " ".join(p.cmdline())
+        except psutil.Error:
+            return False
+
+    procs = [p for p in psutil.Process().children(recursive=True)
+             if p.pid not in keep and not tracker(p)]
 
     def gone(p: psutil.Process) -> bool:
         try:
