@@ -120,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--fresh-kernels", action="store_true", default=None,
                    help="a new kernel for every notebook (default: each worker keeps one)")
     r.add_argument("--min-sample", type=int, help="minimum denominator to show a rate")
+    r.add_argument("--every", choices=("week", "month"),
+                   help="run each of the last N complete weeks or months (with --last)")
+    r.add_argument("--last", type=int, help="how many periods with --every (default 8 weeks, "
+                                            "6 months)")
+    r.add_argument("--baseline", help="each period's baseline with --every: previous "
+                                      "(default), earlier:N, or fixed")
     _maturity_args(r)
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -354,7 +360,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         end=args.end, baseline_start=args.baseline_start, baseline_end=args.baseline_end,
         notebooks=_split(args.notebooks), out=args.out, workers=args.workers,
         fresh_kernels=args.fresh_kernels, min_sample=args.min_sample, as_of=args.as_of,
-        maturity=args.maturity)
+        maturity=args.maturity, every=args.every, last=args.last, baseline=args.baseline)
+    if config.every is not None:
+        return _run_series(config, args)
     plan = plan_run(config)
     for w in plan.warnings:
         print(f"warning: {w['table']}.{w['column']}: {w['message']} [{w['rule']}]: "
@@ -381,6 +389,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"{ok} of {len(summary.results)} readouts{reused} in {summary.seconds:.0f} s; "
           f"index: {plan.out / 'index.html'}")
     return summary.exit_status
+
+
+def _run_series(config: Any, args: argparse.Namespace) -> int:
+    import signal
+
+    from shopcx.readouts.formatting import plural
+    from shopcx.run.series import plan_series, run_series
+
+    series = plan_series(config)
+    first = series.plans[0]
+    for w in first.warnings:
+        print(f"warning: {w['table']}.{w['column']}: {w['message']} [{w['rule']}]: "
+              f"{w['rows']:,} rows", file=sys.stderr)
+    spans = series.spans
+    print(f"running {plural(len(series.jobs), 'notebook')} for "
+          f"{plural(len(series.markets), 'market')} and {plural(len(spans), series.every)}, "
+          f"{spans[0].label} to {spans[-1].label} (each against its baseline: "
+          f"{config.baseline}), into {series.out}", file=sys.stderr)
+    done = run_series(series, progress=not args.no_progress and sys.stderr.isatty())
+    ok = len(done.results) - len(done.failed)
+    reused = f" ({len(done.reused)} reused)" if done.reused else ""
+    if done.interrupted is not None:
+        print(f"interrupted by {signal.Signals(done.interrupted).name}: {ok} of "
+              f"{len(series.jobs)} readouts finished{reused}, {len(done.not_run)} not run; "
+              f"index of the finished: {series.out / 'index.html'}; run the same command "
+              "again to resume", file=sys.stderr)
+        return done.exit_status
+    for r in done.failed:
+        print(f"failed: {r.output_dir}/{r.notebook}: {r.error}", file=sys.stderr)
+    for market, error in done.trend_errors.items():
+        print(f"failed: {market} trend: {error}", file=sys.stderr)
+    print(f"{ok} of {len(done.results)} readouts{reused} in {done.seconds:.0f} s; "
+          f"index: {series.out / 'index.html'}")
+    return done.exit_status
 
 
 COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis,

@@ -19,8 +19,8 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["compare", "contacts", "facts", "funnel", "kpis", "maturity", "segments", "stats",
-                "targets"],
+    submodules=["compare", "contacts", "facts", "funnel", "kpis", "maturity", "periods",
+                "segments", "stats", "targets"],
     submod_attrs={
         "compare": ["compare_kpis", "compare_periods"],
         "facts": ["Period", "enrich_orders", "order_facts", "parse_period", "period_contacts",

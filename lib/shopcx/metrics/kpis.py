@@ -17,6 +17,7 @@ Main entry points:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -54,6 +55,7 @@ __all__ = [
     "SEGMENT_DIMENSIONS",
     "Kpi",
     "compute_kpis",
+    "compute_period_kpis",
     "compute_segment_kpis",
     "kpis_to_dict",
 ]
@@ -290,9 +292,20 @@ def _feedback_aggregates(fb: ir.Table, by: str | None) -> ir.Table:
     )
 
 
+def _period_of(periods: list[Period]) -> Callable[[ir.TimestampValue], ir.StringValue]:
+    """A function giving a timestamp's period (its start, YYYY-MM-DD; null outside all)."""
+    def period(ts: ir.TimestampValue) -> ir.StringValue:
+        branches = [((ts >= ibis.timestamp(q.start.to_pydatetime()))
+                     & (ts < ibis.timestamp(q.end.to_pydatetime())), f"{q.start:%Y-%m-%d}")
+                    for q in periods]
+        return ibis.cases(*branches, else_=ibis.null("string"))
+    return period
+
+
 def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
                       by: str | None, lookback_days: int = 180,
-                      maturity: Maturity | None = None) -> pd.DataFrame:
+                      maturity: Maturity | None = None,
+                      periods: list[Period] | None = None) -> pd.DataFrame:
     """All aggregates, one row (or one row per segment value) as a pandas frame.
 
     With ``maturity``, also the units (orders, contacts) at least each
@@ -304,6 +317,11 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
         # each period's cancellation rows and per-order facts are computed once
         # (in a temporary table) and shared by the aggregations below
         orders = cohort(source, market, p.start, p.end)
+        own = None
+        if periods is not None:  # by == PERIOD: each row's period from its own time
+            own = _period_of(periods)
+            orders = orders.mutate(**{PERIOD: own(orders.created_at)})
+            orders = orders.filter(orders[PERIOD].notnull())
         cf = stack.enter_context(source.cached(cancellation_facts(source, orders)))
         facts = enrich_orders(source, orders, cf)
         if by == "buyer_segment":
@@ -318,12 +336,21 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
         if maturity is not None and as_of is not None:
             cuts = {w: as_of - pd.Timedelta(days=w)
                     for w in sorted({maturity.days(k.name) for k in KPIS} - {0})}
+        if own is not None:
+            return _aggregate_parts(source, market, p, facts, reqs, by, cuts, own)
         return _aggregate_parts(source, market, p, facts, reqs, by, cuts)
 
 
 def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
                      reqs: ir.Table, by: str | None,
-                     cuts: dict[int, pd.Timestamp] | None = None) -> pd.DataFrame:
+                     cuts: dict[int, pd.Timestamp] | None = None,
+                     own: Callable[[ir.TimestampValue], ir.StringValue] | None = None
+                     ) -> pd.DataFrame:
+    """The aggregates of every KPI, grouped ``by`` a column of ``facts`` (or not).
+
+    Contacts and feedback take their group from their order (segments), or,
+    with ``own``, from their own time (periods: C and F are the contacts and
+    feedback created in each period)."""
     contacts = source.tables["contacts"]
     c = period_contacts(source, market, p.start, p.end)
     fb = period_feedback(source, market, p.start, p.end)
@@ -334,8 +361,12 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
     if by:
         seg = facts.select(*keys)
         reqs = reqs.join(seg, "order_id")
-        c = c.join(seg, "order_id")
-        fb = fb.join(seg, "order_id")
+        if own is not None:
+            c = c.mutate(**{by: own(c.created_at)})
+            fb = fb.mutate(**{by: own(fb.created_at)})
+        else:
+            c = c.join(seg, "order_id")
+            fb = fb.join(seg, "order_id")
     coc = cancel_contacts.select("order_id").join(cancelled.select(*keys), "order_id")
     parts = [
         _order_aggregates(facts, by, cuts),
@@ -455,6 +486,41 @@ def compute_segment_kpis(source: Any, market: str, start: Any, end: Any,
         parts.append(t)
     if not parts:
         return _kpi_table(agg.iloc[0:0]).assign(segment=None)
+    return pd.concat(parts, ignore_index=True)
+
+
+PERIOD = "period"
+"""The column of :func:`compute_period_kpis` naming each row's period (its start date)."""
+
+
+def compute_period_kpis(source: Any, market: str, periods: list[tuple[Any, Any]],
+                        maturity: Maturity | None = None) -> pd.DataFrame:
+    """Every KPI for each of several periods, in one pass (one statement per table).
+
+    Returns the table of :func:`compute_kpis` (with maturity columns when
+    ``maturity`` is given) with a leading ``period`` column (each period's
+    start, ``YYYY-MM-DD``), one block per period in the order given; each
+    block equals :func:`compute_kpis` of that period alone: orders, requests
+    and cancellations follow the order's period, contacts and feedback their
+    own. Periods must not overlap; a period without rows gets zero counts.
+    Trends use this instead of one query per period.
+    """
+    source = load_source(source)
+    spans = sorted((parse_period(s, e) for s, e in periods), key=lambda q: q.start)
+    for a, b in zip(spans, spans[1:], strict=False):
+        if b.start < a.end:
+            raise InputError(f"periods {a} and {b} overlap")
+    if not spans:
+        raise InputError("no periods given")
+    agg = _aggregate_frames(source, market, spans[0].start, spans[-1].end, PERIOD,
+                            maturity=maturity, periods=spans)
+    labels = [f"{parse_period(s, e).start:%Y-%m-%d}" for s, e in periods]
+    agg = pd.DataFrame({PERIOD: labels}).merge(agg, on=PERIOD, how="left")
+    parts = []
+    for _, row in agg.iterrows():
+        t = _kpi_table(row.to_frame().T, maturity)
+        t.insert(0, PERIOD, row[PERIOD])
+        parts.append(t)
     return pd.concat(parts, ignore_index=True)
 
 

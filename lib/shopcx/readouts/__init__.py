@@ -7,7 +7,8 @@ sentences and suggested actions (:mod:`~shopcx.readouts.narrative`), number
 formats and terminal tables (:mod:`~shopcx.readouts.formatting`), redaction and
 escaping of customer text (:mod:`~shopcx.readouts.privacy`), the root-cause
 readout's sections (:mod:`~shopcx.readouts.story`), the run's index page
-(:mod:`~shopcx.readouts.scorecard`) and the code-free HTML export with its
+(:mod:`~shopcx.readouts.scorecard`), trends over a series of periods and the
+series index (:mod:`~shopcx.readouts.trends`) and the code-free HTML export with its
 template (:mod:`~shopcx.readouts.export`, ``templates/``). A chart or a table
 layout goes here; the numbers in it come from the wings below. It may import
 :mod:`shopcx.rootcause`, :mod:`shopcx.voc`, :mod:`shopcx.metrics`,
@@ -20,11 +21,12 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submodules=["export", "formatting", "narrative", "plots", "privacy", "readout",
-                "scorecard", "story"],
+                "scorecard", "story", "trends"],
     submod_attrs={
         "export": ["render_html"],
         "formatting": ["format_value"],
         "privacy": ["redact", "safe_text"],
         "scorecard": ["render_index"],
+        "trends": ["render_series_index"],
     },
 )

@@ -21,6 +21,7 @@ __all__ = [
     "plot_daily_band",
     "plot_funnel",
     "plot_hours_histogram",
+    "plot_kpi_trends",
     "plot_rate_trend",
     "plot_reasons",
     "plot_segments",
@@ -372,4 +373,51 @@ def plot_waterfall(segments: pd.DataFrame, baseline: float, current: float, dime
     lo, hi = float(min(levels.min(), current)), float(max(levels.max(), current))
     pad = (hi - lo) * 0.25 or abs(hi) * 0.1 or 0.01
     ax.set_ylim(max(0.0, lo - pad), hi + pad)  # zoom on the steps; the end bars are cut
+    return _done(fig)
+
+
+def plot_kpi_trends(trend: pd.DataFrame, kpis: list[str], labels: dict[str, str],
+                    thresholds: dict[str, dict[str, float]] | None = None,
+                    columns: int = 2) -> Figure:
+    """Small multiples: each KPI over the periods, with its 95% interval (proportions),
+    its green and amber targets, young periods hollow and anomalies in red.
+
+    ``trend`` comes from :func:`shopcx.readouts.trends.flag_anomalies` (``period``,
+    ``kpi``, ``kind``, ``value``, ``ci_low``, ``ci_high``, ``mature_share``,
+    ``maturity_days``, ``anomaly``).
+    """
+    kpis = [k for k in kpis if (trend["kpi"] == k).any()]
+    if not kpis:
+        return _empty("No KPI to show over the periods.")
+    rows = -(-len(kpis) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(11, 2.5 * rows), squeeze=False)
+    for ax, kpi in zip(axes.flat, kpis, strict=False):
+        g = trend[trend["kpi"] == kpi].reset_index(drop=True)
+        x = np.arange(len(g))
+        values = g["value"].astype(float)
+        ax.plot(x, values, color=PALETTE["neutral"], linewidth=1.4)
+        if (g["kind"] == "proportion").all():
+            low = (values - g["ci_low"].astype(float)).clip(lower=0)
+            high = (g["ci_high"].astype(float) - values).clip(lower=0)
+            ax.errorbar(x, values, yerr=[low.fillna(0), high.fillna(0)], fmt="none",
+                        ecolor=PALETTE["baseline"], elinewidth=1, capsize=2)
+            _percent(ax, "y", 1)
+        young = (g["maturity_days"].fillna(0) > 0) & (g["mature_share"].fillna(1) < 1)
+        odd = g["anomaly"].eq(True) if "anomaly" in g else pd.Series(False, index=g.index)
+        plain = ~young & ~odd
+        ax.scatter(x[plain], values[plain], color=PALETTE["neutral"], s=16, zorder=3)
+        ax.scatter(x[young], values[young], facecolor="white", edgecolor="#8a6d00", s=22,
+                   zorder=3, label="young (still maturing)")
+        ax.scatter(x[odd], values[odd], color=PALETTE["current"], s=30, zorder=4,
+                   label="anomaly")
+        limits = (thresholds or {}).get(kpi)
+        if limits:
+            ax.axhline(limits["green"], color="#1e7b34", linestyle=":", linewidth=1)
+            ax.axhline(limits["amber"], color="#b3261e", linestyle=":", linewidth=1)
+        ax.set_xticks(x, g["period"], fontsize=7, rotation=45, ha="right")
+        ax.set_title(labels.get(kpi, kpi), fontsize=10)
+        if young.any() or odd.any():
+            ax.legend(fontsize=7, loc="best")
+    for ax in list(axes.flat)[len(kpis):]:
+        ax.set_visible(False)
     return _done(fig)

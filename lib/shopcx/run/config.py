@@ -34,6 +34,10 @@ RUN_KEYS = {
     "fresh_kernels": "start a new kernel for every notebook (default: each worker reuses one)",
     "min_sample": "below this denominator a rate shows as 'too few'",
     "targets": "targets file (default: params/targets.yaml)",
+    "every": "week or month: run the readouts for each of the last N complete periods",
+    "last": "how many periods with every (default 8 weeks or 6 months)",
+    "baseline": "each period's baseline with every: previous (default), earlier:N (N periods "
+                "earlier) or fixed (baseline_start and baseline_end)",
     "as_of": "the data as it stood on this date, YYYY-MM-DD (default: the data's end)",
     "maturity": "maturity windows file (default: params/maturity.yaml)",
     "parameters": "extra notebook parameters, by name",
@@ -70,6 +74,9 @@ class RunConfig:
     targets: str | None = None
     as_of: str | None = None
     maturity: str | None = None
+    every: str | None = None
+    last: int | None = None
+    baseline: str = "previous"
     parameters: dict[str, Any] = field(default_factory=dict)
     market_parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     source_file: str | None = None
@@ -94,6 +101,25 @@ class RunConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"{where}: {key} must be a whole number of at least 1")
+        if self.every is not None:
+            from shopcx.metrics.periods import EVERY, check_rule
+
+            if self.every not in EVERY:
+                raise InputError(f"{where}: every must be week or month, got {self.every!r}")
+            if self.start or self.end:
+                raise InputError(f"{where}: with every, the periods are the last N complete "
+                                 f"{self.every}s; leave start and end out")
+            self.last = 8 if self.every == "week" and self.last is None else (
+                6 if self.last is None else self.last)
+            if isinstance(self.last, bool) or not isinstance(self.last, int) or not (
+                    1 <= self.last <= 120):
+                raise InputError(f"{where}: last must be a whole number from 1 to 120")
+            check_rule(self.baseline, f"{where}: baseline")
+            if (self.baseline == "fixed") != bool(self.baseline_start and self.baseline_end):
+                raise InputError(f"{where}: baseline_start and baseline_end go with the fixed "
+                                 "baseline rule (and it needs them)")
+        elif self.last is not None or self.baseline != "previous":
+            raise InputError(f"{where}: last and baseline go with every (week or month)")
         if not isinstance(self.fresh_kernels, bool):
             raise InputError(f"{where}: fresh_kernels must be true or false")
         for key in ("data", "out", "targets", "maturity"):
@@ -125,6 +151,10 @@ def load_run_config(path: str | Path | None = None, **overrides: Any) -> RunConf
         if unknown:
             raise InputError(f"{where}: unknown setting(s) {', '.join(unknown)}; "
                              f"known: {', '.join(RUN_KEYS)}")
+    if overrides.get("every") is not None:  # --every replaces the file's single period
+        for key in ("start", "end", "baseline_start", "baseline_end"):
+            if overrides.get(key) is None:
+                data.pop(key, None)
     data.update({k: v for k, v in overrides.items() if v is not None})
     config = RunConfig(**data, source_file=str(path) if path else None)
     return config.check(where)

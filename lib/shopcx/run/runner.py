@@ -16,17 +16,13 @@ Output layout (docs/commands.md)::
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
-import multiprocessing as mp
 import os
 import platform
 import signal
-import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -42,6 +38,7 @@ from shopcx.metrics.targets import Targets, load_targets
 from shopcx.params import find_project_file
 from shopcx.readouts.export import render_html
 from shopcx.run.config import RunConfig
+from shopcx.run.pool import Outcome, Task, execute
 
 __all__ = [
     "NotebookResult",
@@ -54,7 +51,9 @@ __all__ = [
 
 COMMON_PARAMETERS = ("market", "start", "end", "baseline_start", "baseline_end", "data",
                      "min_sample")
-SET_BY_RUN = (*COMMON_PARAMETERS, "as_of", "maturity")
+SET_BY_RUN = (*COMMON_PARAMETERS, "as_of", "maturity", "every", "last", "baseline")
+SERIES_NOTEBOOKS = ("trends",)
+"""Notebooks run once per market over a series of periods (``--every``), not per period."""
 """Parameters the run sets for each notebook that declares them (from its own settings)."""
 
 
@@ -102,6 +101,7 @@ class NotebookResult:
     ipynb: str | None = None
     html: str | None = None
     reused: bool = False  # kept from an earlier run: its inputs did not change
+    output_dir: str = ""  # the job's folder (a series has one per period and market)
 
 
 @dataclass
@@ -225,7 +225,8 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
     """
     folder = _notebook_dir(notebooks_dir)
     available = sorted(p.stem for p in folder.glob("*.ipynb"))
-    names = config.notebooks or available
+    names = ([n for n in available if n not in SERIES_NOTEBOOKS] if config.notebooks is None
+             else config.notebooks)
     unknown = [n for n in names if n not in available]
     if unknown:
         raise InputError(f"unknown notebook(s) {', '.join(unknown)}; available: "
@@ -256,17 +257,11 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
     return names, declared
 
 
-def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunPlan:
-    """Check a configuration against the notebooks and the data; build the jobs.
-
-    Raises InputError (bad settings, unknown or mistyped parameters, unknown
-    markets or notebooks) or ContractError (the data breaks the contract)
-    before anything is executed.
-    """
+def open_data(config: RunConfig) -> tuple[str, Any]:
+    """The configuration's data (an absolute path or URL; the demo data when empty),
+    opened and validated: ``(data, source)``."""
     from shopcx.readouts.readout import open_source
 
-    folder = _notebook_dir(notebooks_dir)
-    names, declared = check_notebook_parameters(config, folder)
     if config.data:
         data = config.data if "://" in config.data else str(Path(config.data).resolve())
     else:
@@ -275,7 +270,19 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
         source = open_source(data)
     except FileNotFoundError as exc:
         raise InputError(str(exc)) from exc
-    data = data or str(Path(source.description).resolve())
+    return data or str(Path(source.description).resolve()), source
+
+
+def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunPlan:
+    """Check a configuration against the notebooks and the data; build the jobs.
+
+    Raises InputError (bad settings, unknown or mistyped parameters, unknown
+    markets or notebooks) or ContractError (the data breaks the contract)
+    before anything is executed.
+    """
+    folder = _notebook_dir(notebooks_dir)
+    names, declared = check_notebook_parameters(config, folder)
+    data, source = open_data(config)
     present = source.markets()
     markets = present if config.markets == "all" else list(config.markets)
     missing = [m for m in markets if m not in present]
@@ -409,7 +416,8 @@ def execute_job(job: Job) -> NotebookResult:
     else:
         job.key_file.unlink(missing_ok=True)
     return NotebookResult(job.market, job.notebook, "failed" if error else "ok",
-                          round(time.perf_counter() - began, 2), error, ipynb, html)
+                          round(time.perf_counter() - began, 2), error, ipynb, html,
+                          output_dir=job.output_dir)
 
 
 def compare_market(data: str, market: str, start: str, end: str, baseline_start: str,
@@ -480,88 +488,40 @@ class RunSummary:
         return 1 if self.failed or self.kpi_errors else 0
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-"""Signals that stop a run cleanly: Ctrl-C, a scheduler's timeout, a closed terminal."""
-
-
-def _worker_init() -> None:
-    """In each worker: leave stopping to the main process, which stops every worker.
-
-    Ctrl-C sends SIGINT to the whole process group; a worker that raised
-    KeyboardInterrupt in the middle of a notebook would print a traceback and
-    report the notebook failed. The main process terminates the workers and
-    their kernels itself (:func:`_stop_children`)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _children() -> set[int]:
-    import psutil
-
-    return {p.pid for p in psutil.Process().children(recursive=True)}
-
-
-def _stop_children(keep: set[int], grace: float = 3.0) -> None:
-    """Terminate every process this one started since (workers, their kernels; not
-    those in ``keep``), then kill what is still alive after ``grace`` seconds.
-
-    The processes are never waited for here: multiprocessing reaps its workers
-    itself and would take a worker reaped by someone else for one still running.
-    Multiprocessing's resource tracker is left alone: it ignores SIGTERM by design
-    and exits by itself when this process does.
-    """
-    import psutil
-
-    def tracker(p: psutil.Process) -> bool:
-        try:
-            return "multiprocessing.resource_tracker" in " ".join(p.cmdline())
-        except psutil.Error:
-            return False
-
-    procs = [p for p in psutil.Process().children(recursive=True)
-             if p.pid not in keep and not tracker(p)]
-
-    def gone(p: psutil.Process) -> bool:
-        try:
-            return p.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.terminate()
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and not all(gone(p) for p in procs):
-        time.sleep(0.05)
-    for p in procs:
-        if not gone(p):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                p.kill()
-
-
-@contextlib.contextmanager
-def _signals_caught() -> Any:
-    """Within the block, the stop signals only record themselves (yields the record:
-    a list that gets the signal number); outside the main thread, nothing changes."""
-    caught: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield caught
-        return
-
-    def record(signum: int, frame: Any) -> None:
-        caught.append(signum)
-
-    previous = {sig: signal.signal(sig, record) for sig in STOP_SIGNALS}
-    try:
-        yield caught
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _remove_partial(out: Path) -> None:
+def remove_partial(out: Path) -> None:
     """Temporary files of notebooks an interruption cut short (never under a final name)."""
-    for tmp in out.glob("*/.*.tmp.ipynb"):
+    for tmp in out.glob("**/.*.tmp.ipynb"):
         tmp.unlink(missing_ok=True)
+
+
+def _reusable(jobs: list[Job]) -> tuple[list[NotebookResult], list[Job]]:
+    """Readouts kept from an earlier run (their inputs did not change), and the jobs to run."""
+    kept = [NotebookResult(j.market, j.notebook, "ok", 0.0, None,
+                           str(Path(j.output_dir) / f"{j.notebook}.ipynb"),
+                           str(Path(j.output_dir) / f"{j.notebook}.html"), reused=True,
+                           output_dir=j.output_dir)
+            for j in jobs if j.finished()]
+    done = {(r.output_dir, r.notebook) for r in kept}
+    return kept, [j for j in jobs if (j.output_dir, j.notebook) not in done]
+
+
+def job_tasks(jobs: list[Job]) -> list[Task]:
+    """One pool task per job to run; a crashed worker's job becomes a failed result."""
+    return [Task(("job", j.output_dir, j.notebook), execute_job, (j,),
+                 f"{j.market}/{j.notebook}") for j in jobs]
+
+
+def job_results(jobs: list[Job], outcome: Outcome) -> list[NotebookResult]:
+    """The results of the jobs that ran (not those an interruption stopped)."""
+    out = []
+    for j in jobs:
+        key = ("job", j.output_dir, j.notebook)
+        if key in outcome.values:
+            out.append(outcome.values[key])
+        elif key in outcome.errors:
+            out.append(NotebookResult(j.market, j.notebook, "failed", 0.0, outcome.errors[key],
+                                      output_dir=j.output_dir))
+    return out
 
 
 def run(plan: RunPlan, progress: bool = True) -> RunSummary:
@@ -569,86 +529,61 @@ def run(plan: RunPlan, progress: bool = True) -> RunSummary:
 
     Readouts whose inputs did not change since an earlier run into the same
     folder (:attr:`Job.key`) are reused, not recomputed. SIGINT (Ctrl-C, to the
-    process or its group), SIGTERM and SIGHUP stop the run within seconds:
-    every worker and kernel is terminated, the readouts finished so far keep
-    their index, ``run.json`` says ``interrupted``, and the summary's exit
-    status is 128 + the signal. Running the same command again resumes.
+    process or its group), SIGTERM and SIGHUP stop the run within seconds
+    (:func:`shopcx.run.pool.execute`): the readouts finished so far keep their
+    index, ``run.json`` says ``interrupted``, and the summary's exit status is
+    128 + the signal. Running the same command again resumes.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from shopcx.readouts.scorecard import render_index
 
     began = time.perf_counter()
     started_at = dt.datetime.now(dt.UTC)
     plan.out.mkdir(parents=True, exist_ok=True)
-    _remove_partial(plan.out)
-    results = [NotebookResult(j.market, j.notebook, "ok", 0.0, None,
-                              str(Path(j.output_dir) / f"{j.notebook}.ipynb"),
-                              str(Path(j.output_dir) / f"{j.notebook}.html"), reused=True)
-               for j in plan.jobs if j.finished()]
-    reused = {(r.market, r.notebook) for r in results}
-    todo = [j for j in plan.jobs if (j.market, j.notebook) not in reused]
-    comparisons: list[pd.DataFrame] = []
-    pains: dict[str, list[dict[str, Any]]] = {}
-    kpi_errors: dict[str, str] = {}
-    workers = max(1, min(plan.config.workers, len(todo) + len(plan.markets)))
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
-    before = _children()
-    with _signals_caught() as caught:
-        with Progress(*columns, disable=not progress, transient=False) as bar:
-            pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                                       initializer=_worker_init)
-            task = bar.add_task("readouts", total=len(plan.jobs) + len(plan.markets),
-                                completed=len(results))
-            pending: dict[Future[Any], tuple[str, Any]] = {}
-            try:
-                for market in plan.markets:
-                    fut = pool.submit(compare_market, plan.data, market, plan.start, plan.end,
-                                      plan.baseline_start, plan.baseline_end,
-                                      plan.config.min_sample, plan.as_of, plan.maturity_path)
-                    pending[fut] = ("kpis", market)
-                for job in todo:
-                    pending[pool.submit(execute_job, job)] = ("job", job)
-                while pending and not caught:
-                    done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        kind, what = pending.pop(fut)
-                        try:
-                            value = fut.result()
-                        except Exception as exc:  # a crashed worker: record it, keep going
-                            if caught:  # killed because the run is stopping: not a failure
-                                continue
-                            if kind == "kpis":
-                                kpi_errors[what] = _error_text(exc)
-                            else:
-                                results.append(NotebookResult(what.market, what.notebook,
-                                                              "failed", 0.0, _error_text(exc)))
-                        else:
-                            if kind == "kpis":
-                                comparisons.append(value[0])
-                                pains[what] = value[1]
-                            else:
-                                results.append(value)
-                        label = (f"{what} kpis" if kind == "kpis"
-                                 else f"{what.market}/{what.notebook}")
-                        bar.update(task, advance=1, description=f"readouts · {label}")
-            finally:
-                if caught or pending:  # stopping (or an error here): end every process now
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    _stop_children(keep=before)
-                    _remove_partial(plan.out)
-                pool.shutdown(wait=True)
-        order = {(j.market, j.notebook): i for i, j in enumerate(plan.jobs)}
-        results.sort(key=lambda r: order[(r.market, r.notebook)])
-        kpis = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame()
-        summary = RunSummary(plan, results, kpis, round(time.perf_counter() - began, 2), kpi_errors,
-                             pains, interrupted=caught[0] if caught else None)
-        _write_kpis_csv(plan, kpis)
-        write_atomic(plan.out / "run.json", json.dumps(_run_record(summary, started_at), indent=2,
-                                                       default=str))
+    remove_partial(plan.out)
+    kept, todo = _reusable(plan.jobs)
+    tasks = [compare_task(plan, m) for m in plan.markets] + job_tasks(todo)
+    outcome = execute(tasks, plan.config.workers, progress, done=len(kept),
+                      cleanup=lambda: remove_partial(plan.out))
+    with outcome.signals_held():
+        results = kept + job_results(todo, outcome)
+        summary = summarize(plan, results, outcome, round(time.perf_counter() - began, 2))
+        write_period(summary, started_at)
         write_atomic(plan.out / "index.html", render_index(summary))
         return summary
+
+
+def compare_task(plan: RunPlan, market: str) -> Task:
+    """The pool task of one market's KPI comparison and pain points (for the index)."""
+    return Task(("kpis", str(plan.out), market), compare_market,
+                (plan.data, market, plan.start, plan.end, plan.baseline_start,
+                 plan.baseline_end, plan.config.min_sample, plan.as_of, plan.maturity_path),
+                f"{market} kpis")
+
+
+def summarize(plan: RunPlan, results: list[NotebookResult], outcome: Outcome,
+              seconds: float) -> RunSummary:
+    """One period's summary from the pool's outcome (results in the plan's job order)."""
+    order = {(j.output_dir, j.notebook): i for i, j in enumerate(plan.jobs)}
+    results = sorted((r for r in results if (r.output_dir, r.notebook) in order),
+                     key=lambda r: order[(r.output_dir, r.notebook)])
+    comparisons, pains, errors = [], {}, {}
+    for market in plan.markets:
+        key = ("kpis", str(plan.out), market)
+        if key in outcome.values:
+            comparisons.append(outcome.values[key][0])
+            pains[market] = outcome.values[key][1]
+        elif key in outcome.errors:
+            errors[market] = outcome.errors[key]
+    kpis = pd.concat(comparisons, ignore_index=True) if comparisons else pd.DataFrame()
+    return RunSummary(plan, results, kpis, seconds, errors, pains,
+                      interrupted=outcome.interrupted)
+
+
+def write_period(summary: RunSummary, started_at: dt.datetime) -> None:
+    """A period's ``kpis.csv`` and ``run.json`` (the index is written by the caller)."""
+    _write_kpis_csv(summary.plan, summary.kpis)
+    write_atomic(summary.plan.out / "run.json",
+                 json.dumps(_run_record(summary, started_at), indent=2, default=str))
 
 
 def _write_kpis_csv(plan: RunPlan, kpis: pd.DataFrame) -> None:
