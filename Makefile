@@ -8,10 +8,11 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 DEMO_DATA := outputs/demo-data
 
-.PHONY: help install demo demo-data test lint bench bench-voc battery models clean
+.PHONY: help install demo demo-data weekly test lint bench bench-voc battery models clean
 
 help:
 	@echo "make demo   set up, generate demo data if absent, run every readout for every demo market"
+	@echo "make weekly the weekly review: last 8 weeks x every demo market, summaries and trends"
 	@echo "make test   set up, run the linters and the test suite"
 	@echo "make lint   ruff and the import contract of the wings (lint-imports)"
 	@echo "make bench  benchmarks (generates 1M and 10M-order datasets; writes outputs/bench/results.json)"
@@ -36,6 +37,9 @@ demo-data: $(DEMO_DATA)/demo_manifest.json
 
 demo: $(STAMP) demo-data
 	$(BIN)/shopcx run params/demo.yaml
+
+weekly: $(STAMP) demo-data
+	$(BIN)/shopcx run params/weekly.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -137,3 +137,25 @@ def test_a_new_day_of_data_reruns_only_the_weeks_it_touches(project: Path) -> No
     # trends, which cover every week
     assert reused == ["2026-W45/MY", "2026-W45/TH", "2026-W46/MY", "2026-W46/TH"]
     assert done.exit_status == 0
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"every": "week", "start": "2026-11-01"}, "leave start and end out"),
+    ({"every": "day"}, "every must be week or month"),
+    ({"every": "week", "last": 0}, "last must be a whole number"),
+    ({"every": "week", "baseline": "last_year"}, "not a baseline rule"),
+    ({"every": "week", "baseline": "fixed"}, "go with the fixed baseline rule"),
+    ({"last": 4}, "go with every"),
+])
+def test_series_settings_are_checked(settings: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        load_run_config(**settings)
+
+
+def test_every_on_the_command_line_replaces_the_files_period(tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("start: 2026-10-01\nend: 2026-11-01\nmarkets: [MY]\n")
+    config = load_run_config(f, every="month", last=3, baseline="earlier:12")
+    assert (config.start, config.end, config.last, config.baseline) == (
+        None, None, 3, "earlier:12")
+    assert load_run_config(every="week").last == 8 and load_run_config(every="month").last == 6
