@@ -281,9 +281,9 @@ numbers redacted · internal: share within the company only</footer>
 
 
 def anomaly_list(trend: pd.DataFrame, kpis: list[str], market: str,
-                 min_sample: int = 30) -> str:
+                 min_sample: int = 30, readout: str = "root_cause") -> str:
     """Markdown: each anomalous period of a headline KPI, with a link to that period's
-    root-cause readout (``../<period>/<MARKET>/root_cause.html``, as a series run lays
+    ``readout`` (``../<period>/<MARKET>/root_cause.html#<kpi>``, as a series run lays
     them out)."""
     flagged = flag_anomalies(trend[trend["kpi"].isin(kpis)], min_sample)
     odd = flagged[flagged["anomaly"].eq(True)]
@@ -294,11 +294,13 @@ def anomaly_list(trend: pd.DataFrame, kpis: list[str], market: str,
     for _, r in odd.iterrows():
         label = KPI_BY_NAME[r["kpi"]].label
         way = "above" if r["z"] > 0 else "below"
-        link = f"../{r['period']}/{market}/root_cause.html#{r['kpi']}"
+        anchor = f"#{r['kpi']}" if readout == "root_cause" else ""
+        link = f"../{r['period']}/{market}/{readout}.html{anchor}"
+        what = "root cause" if readout == "root_cause" else readout.replace("_", " ")
         lines.append(
             f"- **{r['period']}**: {label} {format_value(r['kind'], r['value'])}, {way} the "
             f"other periods' median {format_value(r['kind'], r['expected'])} "
-            f"({abs(r['z']):.1f} standard errors) · [why? root cause of {r['period']}]({link})")
+            f"({abs(r['z']):.1f} standard errors) · [{what} of {r['period']}]({link})")
     return "\n".join(lines)
 
 

@@ -125,6 +125,8 @@ def plan_series(config: RunConfig, notebooks_dir: str | Path | None = None) -> S
                       "baseline": config.baseline, "data": last.data,
                       "min_sample": config.min_sample, "as_of": last.as_of,
                       "maturity": last.maturity_path, "targets": last.targets_path or "",
+                      "link_to": ("root_cause" if "root_cause" in per_period
+                                  else per_period[0] if per_period else "root_cause"),
                       **config.parameters, **config.market_parameters.get(market, {})}
             params = {k: v for k, v in values.items() if k in declared}
             data_key = "|".join(j.key for p in plans for j in p.jobs if j.market == market)
