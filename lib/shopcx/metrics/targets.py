@@ -32,6 +32,16 @@ class Targets:
     def threshold(self, market: str, kpi: str) -> dict[str, float] | None:
         return self.markets.get(market, {}).get(kpi) or self.thresholds.get(kpi)
 
+    def for_market(self, market: str) -> dict[str, dict[str, float]]:
+        """Every KPI's thresholds in one market (its overrides over the defaults).
+
+        >>> t = Targets(["cpo"], {"cpo": {"green": 0.2, "amber": 0.3}},
+        ...             {"TH": {"cpo": {"green": 0.1, "amber": 0.2}}})
+        >>> t.for_market("TH")["cpo"], t.for_market("US")["cpo"]["green"]
+        ({'green': 0.1, 'amber': 0.2}, 0.2)
+        """
+        return {**self.thresholds, **self.markets.get(market, {})}
+
     def status(self, market: str, kpi: str, value: float | None) -> str | None:
         """'green', 'amber' or 'red' for a value; None without a target or a value.
 

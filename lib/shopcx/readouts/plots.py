@@ -376,7 +376,8 @@ def plot_waterfall(segments: pd.DataFrame, baseline: float, current: float, dime
     return _done(fig)
 
 
-def plot_kpi_trends(trend: pd.DataFrame, kpis: list[str], labels: dict[str, str],
+def plot_kpi_trends(trend: pd.DataFrame, kpis: list[str],
+                    labels: dict[str, str] | None = None,
                     thresholds: dict[str, dict[str, float]] | None = None,
                     columns: int = 2) -> Figure:
     """Small multiples: each KPI over the periods, with its 95% interval (proportions),
@@ -386,6 +387,9 @@ def plot_kpi_trends(trend: pd.DataFrame, kpis: list[str], labels: dict[str, str]
     ``kpi``, ``kind``, ``value``, ``ci_low``, ``ci_high``, ``mature_share``,
     ``maturity_days``, ``anomaly``).
     """
+    from shopcx.metrics.kpis import KPI_BY_NAME
+
+    labels = labels or {k: KPI_BY_NAME[k].label for k in kpis if k in KPI_BY_NAME}
     kpis = [k for k in kpis if (trend["kpi"] == k).any()]
     if not kpis:
         return _empty("No KPI to show over the periods.")
@@ -406,10 +410,12 @@ def plot_kpi_trends(trend: pd.DataFrame, kpis: list[str], labels: dict[str, str]
         odd = g["anomaly"].eq(True) if "anomaly" in g else pd.Series(False, index=g.index)
         plain = ~young & ~odd
         ax.scatter(x[plain], values[plain], color=PALETTE["neutral"], s=16, zorder=3)
-        ax.scatter(x[young], values[young], facecolor="white", edgecolor="#8a6d00", s=22,
-                   zorder=3, label="young (still maturing)")
-        ax.scatter(x[odd], values[odd], color=PALETTE["current"], s=30, zorder=4,
-                   label="anomaly")
+        if young.any():
+            ax.scatter(x[young], values[young], facecolor="white", edgecolor="#8a6d00", s=22,
+                       zorder=3, label="young (still maturing)")
+        if odd.any():
+            ax.scatter(x[odd], values[odd], color=PALETTE["current"], s=30, zorder=4,
+                       label="anomaly")
         limits = (thresholds or {}).get(kpi)
         if limits:
             ax.axhline(limits["green"], color="#1e7b34", linestyle=":", linewidth=1)
