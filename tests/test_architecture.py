@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = Path(shopcx.__file__).parent
 LINT = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which(
     "lint-imports")
-WINGS = ("data", "metrics", "voc", "rootcause", "readouts", "run")
+WINGS = ("data", "metrics", "voc", "rootcause", "impact", "readouts", "run")
 
 needs_linter = pytest.mark.skipif(LINT is None, reason="import-linter is not installed "
                                   "(pip install -e '.[dev]')")

@@ -1,0 +1,24 @@
+"""The impact wing: did a policy or product change work, and by how much?
+
+It owns the estimates of a change's effect with intervals: a rollout in one
+market against control markets by difference-in-differences, with intervals
+from a bootstrap that resamples whole days (so a shock that hits every
+market on one day is counted once, not as independent evidence), the weekly
+gap before and after the change as an event study (the pre-trend check), and
+placebo changes on fake dates in the pre-period
+(:mod:`~shopcx.impact.did`), on daily panels of the metric dictionary's KPIs
+computed in the engine (:mod:`~shopcx.impact.panel`). It may import
+:mod:`shopcx.metrics`, :mod:`shopcx.data` and the shared modules; it is
+independent of :mod:`shopcx.voc` and :mod:`shopcx.rootcause`.
+"""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submodules=["did", "panel"],
+    submod_attrs={
+        "did": ["did_estimate", "event_study", "placebo_dates"],
+        "panel": ["daily_panel"],
+    },
+)
