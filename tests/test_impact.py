@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from shopcx.errors import InputError
-from shopcx.impact.did import did_estimate, event_study, placebo_dates
+from shopcx.impact.did import did_estimate, event_study, placebo_dates, synthetic_control
 from shopcx.impact.panel import daily_panel
 
 from .test_maturity import tables as maturity_tables
@@ -147,3 +147,22 @@ def test_daily_panel_from_the_engine() -> None:
     assert t.loc[(pd.Timestamp("2026-11-23"), "orders"), "value"] == 1
     assert t.loc[(pd.Timestamp("2026-11-24"), "cancellation_rate"), "denominator"] == 0
     assert len(panel) == 3 * 2
+
+
+def test_synthetic_control_recovers_weights_and_effect_by_hand() -> None:
+    # before the change TH is exactly half A plus half B; after it, 0.05 higher
+    a = [0.10, 0.12, 0.11, 0.13, 0.10, 0.12]
+    b = [0.20, 0.18, 0.22, 0.19, 0.21, 0.20]
+    c = [0.50, 0.40, 0.45, 0.55, 0.50, 0.45]
+    days = [f"2026-11-0{d}" for d in range(1, 7)]
+    th = [(x + y) / 2 + (0.05 if i >= 4 else 0) for i, (x, y) in enumerate(zip(a, b,
+                                                                              strict=True))]
+    rows = [(m, d, v) for m, vals in (("TH", th), ("A", a), ("B", b), ("C", c))
+            for d, v in zip(days, vals, strict=True)]
+    r = synthetic_control(_panel(rows), "cancellation_rate", "TH", ["A", "B", "C"],
+                          "2026-11-05", resamples=200)
+    assert r.weights == {"A": pytest.approx(0.5, abs=1e-6), "B": pytest.approx(0.5, abs=1e-6),
+                         "C": pytest.approx(0.0, abs=1e-6)}
+    assert r.pre_rmse == pytest.approx(0.0, abs=1e-9)
+    assert r.effect == pytest.approx(0.05)
+    assert r.ci_low == pytest.approx(0.05) and r.ci_high == pytest.approx(0.05)

@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submodules=["did", "panel"],
     submod_attrs={
-        "did": ["did_estimate", "event_study", "placebo_dates"],
+        "did": ["did_estimate", "event_study", "placebo_dates", "synthetic_control"],
         "panel": ["daily_panel"],
     },
 )

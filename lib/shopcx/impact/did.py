@@ -36,7 +36,8 @@ import pandas as pd
 
 from shopcx.errors import InputError
 
-__all__ = ["DidResult", "did_estimate", "event_study", "placebo_dates"]
+__all__ = ["DidResult", "SynthResult", "did_estimate", "event_study", "placebo_dates",
+           "synthetic_control"]
 
 BOOTSTRAP = 2000
 """Bootstrap resamples of days."""
@@ -218,3 +219,61 @@ def placebo_dates(panel: pd.DataFrame, change: Any, window: int | None = None,
         out.append(d)
         d += pd.Timedelta(days=every)
     return out
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """A synthetic-control estimate: control weights, pre-period fit, effect and interval."""
+
+    kpi: str
+    weights: dict[str, float]
+    pre_rmse: float
+    effect: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def synthetic_control(panel: pd.DataFrame, kpi: str, treated: str, controls: list[str],
+                      change: Any, seed: int = 0, resamples: int = BOOTSTRAP) -> SynthResult:
+    """The effect of a change against a weighted mix of control markets.
+
+    The weights (non-negative, adding up to 1) make the mix follow the treated
+    market's daily KPI as closely as possible before the change (least
+    squares); the effect is the treated market's mean gap to the mix after the
+    change less its mean gap before (which is about zero when the fit is
+    good; ``pre_rmse`` says how good). The interval resamples days, before
+    and after separately, with the weights held fixed.
+    """
+    from scipy.optimize import nnls
+
+    if treated in controls or not controls:
+        raise InputError("give control markets other than the treated one")
+    g = panel[panel["kpi"] == kpi]
+    wide = g.pivot_table(index="day", columns="market", values="value", aggfunc="first")
+    missing = [m for m in [treated, *controls] if m not in wide.columns]
+    if missing:
+        raise InputError(f"the panel has no market(s) {', '.join(missing)}")
+    wide = wide[[treated, *controls]].dropna()
+    before = np.asarray(wide.index < pd.Timestamp(change))
+    if before.sum() < 2 or (~before).sum() < 1:
+        raise InputError(f"the change date {change} leaves too few days with values on "
+                         "one side")
+    y, x = wide[treated].to_numpy(float), wide[controls].to_numpy(float)
+    scale = max(float(np.abs(y[before]).mean()), 1e-12)
+    lam = 1e3 * np.sqrt(before.sum())  # a heavy row of ones: the weights add up to 1
+    a = np.vstack([x[before] / scale, lam * np.ones(len(controls))])
+    b = np.concatenate([y[before] / scale, [lam]])
+    w, _ = nnls(a, b)
+    w = w / w.sum() if w.sum() > 0 else np.full(len(controls), 1 / len(controls))
+    gap = y - x @ w
+    pre_rmse = float(np.sqrt(np.mean(gap[before] ** 2)))
+    effect = float(gap[~before].mean() - gap[before].mean())
+    rng = np.random.default_rng(seed)
+    pre_idx, post_idx = np.flatnonzero(before), np.flatnonzero(~before)
+    boot = (gap[post_idx[rng.integers(0, len(post_idx), (resamples, len(post_idx)))]].mean(1)
+            - gap[pre_idx[rng.integers(0, len(pre_idx), (resamples, len(pre_idx)))]].mean(1))
+    low, high = np.percentile(boot, [2.5, 97.5])
+    p = min(1.0, 2 * min((boot <= 0).mean(), (boot >= 0).mean()))
+    return SynthResult(kpi, {m: float(v) for m, v in zip(controls, w, strict=True)}, pre_rmse,
+                       effect, float(low), float(high), float(p))
