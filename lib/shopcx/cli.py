@@ -105,6 +105,21 @@ def _parser() -> argparse.ArgumentParser:
                     help="a model from tag --train (theme or sentiment); repeatable")
     ev.add_argument("--format", choices=("json", "table"), default="table")
 
+    im = sub.add_parser("impact", help="did a change in one market work? difference-in-"
+                                       "differences against control markets")
+    im.add_argument("--data", required=True, help="data folder or engine URL")
+    im.add_argument("--market", required=True, help="the market that changed")
+    im.add_argument("--change-date", required=True, help="the first day of the change")
+    im.add_argument("--metrics", required=True, help="comma-separated target metrics, e.g. "
+                                                     "p90_hours_to_resolve,cancel_cpo")
+    im.add_argument("--control", help="comma-separated control markets (default: every "
+                                      "other market)")
+    im.add_argument("--window", type=int, default=28, help="days before and after the "
+                                                           "change (default 28)")
+    im.add_argument("--guardrails", help="comma-separated guardrail metrics (default: cpo, "
+                                         "csat_mean, seller_fault_cancellation_rate)")
+    im.add_argument("--format", choices=("json", "table"), default="table")
+
     r = sub.add_parser("run", help="run the deep-dive notebooks per market, render readouts "
                        "and the run index")
     r.add_argument("params", nargs="?", help="run configuration (YAML), e.g. params/demo.yaml")
@@ -286,6 +301,27 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_impact(args: argparse.Namespace) -> int:
+    from shopcx.impact.rollout import estimate_rollout
+    from shopcx.metrics.facts import parse_period
+
+    parse_period(args.change_date, "2999-01-01")  # a date, or exit 2
+    source = _open_valid_source(args.data)
+    names = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    guard = (None if args.guardrails is None
+             else [m.strip() for m in args.guardrails.split(",") if m.strip()])
+    controls = [m.strip() for m in args.control.split(",")] if args.control else None
+    doc = estimate_rollout(source, args.market, args.change_date, names, controls,
+                           args.window, guard)
+    if args.format == "json":
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return 0
+    from shopcx.readouts.formatting import print_impact
+
+    print_impact(doc)
+    return 0
+
+
 def _cmd_tag(args: argparse.Namespace) -> int:
     from shopcx.voc.tagging import tag_csv, train_csv
 
@@ -426,7 +462,7 @@ def _run_series(config: Any, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis,
-            "explain": _cmd_explain, "tag": _cmd_tag,
+            "explain": _cmd_explain, "impact": _cmd_impact, "tag": _cmd_tag,
             "evaluate": _cmd_evaluate, "run": _cmd_run}
 
 

@@ -7,7 +7,9 @@ market on one day is counted once, not as independent evidence), the weekly
 gap before and after the change as an event study (the pre-trend check), and
 placebo changes on fake dates in the pre-period
 (:mod:`~shopcx.impact.did`), on daily panels of the metric dictionary's KPIs
-computed in the engine (:mod:`~shopcx.impact.panel`). It may import
+computed in the engine (:mod:`~shopcx.impact.panel`), and a rollout's
+effects on its target metrics and guardrails (:mod:`~shopcx.impact.rollout`,
+``shopcx impact``). It may import
 :mod:`shopcx.metrics`, :mod:`shopcx.data` and the shared modules; it is
 independent of :mod:`shopcx.voc` and :mod:`shopcx.rootcause`.
 """
@@ -16,9 +18,10 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["did", "panel"],
+    submodules=["did", "panel", "rollout"],
     submod_attrs={
         "did": ["did_estimate", "event_study", "placebo_dates", "synthetic_control"],
         "panel": ["daily_panel"],
+        "rollout": ["estimate_rollout"],
     },
 )

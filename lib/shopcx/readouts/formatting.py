@@ -16,7 +16,7 @@ from rich.table import Table
 
 __all__ = ["explain_maturity_note", "format_interval", "format_value", "kpis_long_frame",
            "maturity_dict", "maturity_notes", "maturity_statement", "print_explanation",
-           "print_kpi_table"]
+           "print_impact", "print_kpi_table"]
 
 
 def tested_interval(driver: Any) -> tuple[Any, Any, bool]:
@@ -335,3 +335,41 @@ def explain_maturity_note(doc: dict[str, Any]) -> str | None:
                 f"{m['baseline_as_of']}).")
     return text + "; the baseline is taken whole (not at the same age), so the change "\
         "mixes young and grown orders."
+
+
+def print_impact(doc: dict[str, Any], console: Console | None = None) -> None:
+    """Print a ``shopcx impact`` result: one row per metric, targets then guardrails."""
+    console = console or _console()
+    console.print(f"{doc['market']}: change on {doc['change_date']}, against "
+                  f"{', '.join(doc['controls'])}; before {doc['before']['start']} to "
+                  f"{doc['before']['end']}, after {doc['after']['start']} to "
+                  f"{doc['after']['end']} (end excluded)", markup=False)
+    table = Table(title="difference-in-differences (synthetic control as a second opinion)",
+                  title_justify="left")
+    for col in ("metric", "role", "treated before → after", "controls before → after",
+                "effect", "95% interval", "verdict", "synthetic control", "pre-trend p"):
+        table.add_column(col, justify="left" if col in ("metric", "role", "verdict")
+                         else "right")
+    for e in doc["effects"]:
+        kind = e["kind"]
+
+        def v(x: Any, kind: str = kind) -> str:
+            return format_value(kind, x)
+
+        def d(x: Any, kind: str = kind) -> str:
+            if x is None:
+                return "n/a"
+            return f"{x * 100:+.2f} pts" if kind == "proportion" else f"{x:+.3g}"
+
+        sc = e["synthetic"]
+        table.add_row(e["metric"], e["role"],
+                      f"{v(e['treated_before'])} → {v(e['treated_after'])}",
+                      f"{v(e['control_before'])} → {v(e['control_after'])}",
+                      d(e["effect"]), f"{d(e['ci_low'])} to {d(e['ci_high'])}", e["verdict"],
+                      f"{d(sc['effect'])} (fit {sc['pre_rmse']:.3g})"
+                      if sc["pre_rmse"] is not None else "n/a",
+                      "n/a" if e["pre_trend_p"] is None else f"{e['pre_trend_p']:.3f}")
+    console.print(table)
+    console.print(f"Intervals: {doc['interval']}. A pre-trend p below 0.05 means the market "
+                  "was already drifting from its controls before the change: do not trust "
+                  "that estimate as it stands (docs/impact.md).", markup=False)
