@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from shopcx.errors import InputError
-from shopcx.impact.did import did_estimate, event_study, placebo_dates, synthetic_control
+from shopcx.impact.did import (
+    did_estimate,
+    event_study,
+    placebo_dates,
+    placebo_effects,
+    synthetic_control,
+)
 from shopcx.impact.panel import daily_panel
 
 from .test_maturity import tables as maturity_tables
@@ -138,6 +144,17 @@ def test_event_study_and_placebo_dates() -> None:
     assert all(d + pd.Timedelta(days=28) <= change for d in dates)
 
 
+def test_placebos_of_a_steady_market_are_zero() -> None:
+    # TH and VN each repeat the same day for 4 weeks before a change: every fake
+    # change date in that pre-period shows no effect
+    rows = [(m, f"{d:%Y-%m-%d}", n, 100)
+            for m, n in (("TH", 12), ("VN", 9))
+            for d in pd.date_range("2026-10-01", periods=35, freq="D")]
+    found = placebo_effects(_panel(rows), "cancellation_rate", "TH", ["VN"], "2026-10-29")
+    assert [f"{d:%m-%d}" for d, _ in found] == ["10-08", "10-15", "10-22"]
+    assert all(e == pytest.approx(0.0) for _, e in found)
+
+
 def test_daily_panel_from_the_engine() -> None:
     panel = daily_panel(maturity_tables(), ["MY"], ["cancellation_rate", "orders"],
                         "2026-11-22", "2026-11-25")
@@ -192,6 +209,8 @@ def test_the_impact_command(tmp_path, capsys) -> None:
         (p90["treated_after"] - p90["treated_before"])
         - (p90["control_after"] - p90["control_before"]))
     assert [w["week"] for w in p90["event_study"]] == [-3, -2, -1, 0, 1, 2]
+    # 21 days before: fake changes 7 and 14 days in, each on 7 days either side
+    assert p90["placebo"]["dates"] == 2 and 0 <= p90["placebo"]["as_large"] <= 1
     # the demo's TH timer went from 72 to 24 hours on 4 November (few orders here: the
     # daily p90 is noisy, so only the direction and the verdict's consistency are checked)
     assert p90["effect"] < 0

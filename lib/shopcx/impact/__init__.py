@@ -20,7 +20,8 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submodules=["did", "panel", "rollout"],
     submod_attrs={
-        "did": ["did_estimate", "event_study", "placebo_dates", "synthetic_control"],
+        "did": ["did_estimate", "event_study", "placebo_dates", "placebo_effects",
+                "synthetic_control"],
         "panel": ["daily_panel"],
         "rollout": ["estimate_rollout"],
     },

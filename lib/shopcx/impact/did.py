@@ -37,7 +37,7 @@ import pandas as pd
 from shopcx.errors import InputError
 
 __all__ = ["DidResult", "SynthResult", "did_estimate", "event_study", "placebo_dates",
-           "synthetic_control"]
+           "placebo_effects", "synthetic_control"]
 
 BOOTSTRAP = 2000
 """Bootstrap resamples of days."""
@@ -128,12 +128,13 @@ def did_estimate(panel: pd.DataFrame, kpi: str, treated: str, controls: list[str
                          f"({days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d})")
     point = _effect(t, c, before, np.ones((1, len(days))))[0]
     rng = np.random.default_rng(seed)
+    resamples = max(int(resamples), 0)  # 0: the point estimate alone (placebos)
     w = np.zeros((resamples, len(days)))
     for mask in (before, ~before):
         idx = np.flatnonzero(mask)
         draws = rng.integers(0, len(idx), size=(resamples, len(idx)))
         np.add.at(w, (np.repeat(np.arange(resamples), len(idx)), idx[draws].ravel()), 1.0)
-    boot = _effect(t, c, before, w)
+    boot = _effect(t, c, before, w) if resamples else np.array([])
     boot = boot[np.isfinite(boot)]
     low, high = (np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan))
     p = min(1.0, 2 * min((boot <= 0).mean(), (boot >= 0).mean())) if len(boot) else np.nan
@@ -204,6 +205,27 @@ def event_study(panel: pd.DataFrame, kpi: str, treated: str, controls: list[str]
                                  for k in weeks],
         "gap": point, "ci_low": low, "ci_high": high,
         "pre_trend_p": [p if k < -1 else np.nan for k in weeks]})
+
+
+def placebo_effects(panel: pd.DataFrame, kpi: str, treated: str, controls: list[str],
+                    change: Any) -> list[tuple[pd.Timestamp, float]]:
+    """The difference-in-differences estimate at fake change dates a week apart in the
+    pre-period, each on the pre-period days within a quarter of the pre-period
+    (at least 7 days) on either side: the effects a change that did not happen
+    would show."""
+    change = pd.Timestamp(change)
+    pre = panel[panel["day"] < change]
+    days = pd.DatetimeIndex(sorted(pre["day"].unique()))
+    if len(days) < 14:
+        return []
+    window = max(7, len(days) // 4)
+    out = []
+    for d in placebo_dates(pre, change, window):
+        part = pre[(pre["day"] >= d - pd.Timedelta(days=window))
+                   & (pre["day"] < d + pd.Timedelta(days=window))]
+        r = did_estimate(part, kpi, treated, controls, d, resamples=0)
+        out.append((d, r.effect))
+    return out
 
 
 def placebo_dates(panel: pd.DataFrame, change: Any, window: int | None = None,

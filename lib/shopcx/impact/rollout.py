@@ -16,7 +16,13 @@ from typing import Any
 import pandas as pd
 
 from shopcx.errors import InputError
-from shopcx.impact.did import BOOTSTRAP, did_estimate, event_study, synthetic_control
+from shopcx.impact.did import (
+    BOOTSTRAP,
+    did_estimate,
+    event_study,
+    placebo_effects,
+    synthetic_control,
+)
 from shopcx.impact.panel import daily_panel
 from shopcx.metrics.kpis import KPI_BY_NAME
 
@@ -44,7 +50,9 @@ def estimate_rollout(source: Any, market: str, change: Any, metrics: list[str],
     guardrail), ``kind``, the four levels, ``effect``, ``ci_low``,
     ``ci_high``, ``p_value``, ``significant``, ``better`` (which direction is
     good for customers), ``verdict``, ``synthetic`` (weights, pre_rmse,
-    effect, interval), ``pre_trend_p`` and ``event_study`` (weekly gaps).
+    effect, interval), ``placebo`` (how many fake change dates in the
+    pre-period, the largest placebo effect, the share at least as large as
+    the effect), ``pre_trend_p`` and ``event_study`` (weekly gaps).
     """
     market = market.upper()
     guardrails = list(GUARDRAILS if guardrails is None else guardrails)
@@ -83,6 +91,8 @@ def estimate_rollout(source: Any, market: str, change: Any, metrics: list[str],
         r = did_estimate(panel, metric, market, controls, day, seed=seed)
         sc = synthetic_control(panel, metric, market, controls, day, seed=seed)
         es = event_study(panel, metric, market, controls, day, seed=seed)
+        placebos = [e for _, e in placebo_effects(panel, metric, market, controls, day)
+                    if e == e]
         better = KPI_BY_NAME[metric].better
         good = r.significant and better is not None and (
             (r.effect < 0) == (better == "lower"))
@@ -99,6 +109,10 @@ def estimate_rollout(source: Any, market: str, change: Any, metrics: list[str],
             "synthetic": {"weights": sc.weights, "pre_rmse": _num(sc.pre_rmse),
                           "effect": _num(sc.effect), "ci_low": _num(sc.ci_low),
                           "ci_high": _num(sc.ci_high)},
+            "placebo": {"dates": len(placebos),
+                        "largest": _num(max(placebos, key=abs)) if placebos else None,
+                        "as_large": (sum(abs(e) >= abs(r.effect) for e in placebos)
+                                     / len(placebos)) if placebos else None},
             "pre_trend_p": _num(es["pre_trend_p"].dropna().iloc[0])
             if es["pre_trend_p"].notna().any() else None,
             "event_study": [{"week": int(w), "gap": _num(g), "ci_low": _num(lo),

@@ -347,7 +347,8 @@ def print_impact(doc: dict[str, Any], console: Console | None = None) -> None:
     table = Table(title="difference-in-differences (synthetic control as a second opinion)",
                   title_justify="left")
     for col in ("metric", "role", "treated before → after", "controls before → after",
-                "effect", "95% interval", "verdict", "synthetic control", "pre-trend p"):
+                "effect", "95% interval", "verdict", "synthetic control", "pre-trend p",
+                "placebos as large"):
         table.add_column(col, justify="left" if col in ("metric", "role", "verdict")
                          else "right")
     for e in doc["effects"]:
@@ -368,8 +369,13 @@ def print_impact(doc: dict[str, Any], console: Console | None = None) -> None:
                       d(e["effect"]), f"{d(e['ci_low'])} to {d(e['ci_high'])}", e["verdict"],
                       f"{d(sc['effect'])} (fit {sc['pre_rmse']:.3g})"
                       if sc["pre_rmse"] is not None else "n/a",
-                      "n/a" if e["pre_trend_p"] is None else f"{e['pre_trend_p']:.3f}")
+                      "n/a" if e["pre_trend_p"] is None else f"{e['pre_trend_p']:.3f}",
+                      "n/a" if not e["placebo"]["dates"] else
+                      f"{round(e['placebo']['as_large'] * e['placebo']['dates'])} of "
+                      f"{e['placebo']['dates']}")
     console.print(table)
     console.print(f"Intervals: {doc['interval']}. A pre-trend p below 0.05 means the market "
                   "was already drifting from its controls before the change: do not trust "
-                  "that estimate as it stands (docs/impact.md).", markup=False)
+                  "that estimate as it stands. Placebos: fake change dates in the "
+                  "pre-period; an effect no larger than theirs is not evidence "
+                  "(docs/impact.md).", markup=False)
