@@ -21,12 +21,12 @@ import pandas as pd
 
 from shopcx.metrics.kpis import KPI_BY_NAME
 from shopcx.metrics.maturity import Maturity, moment
-from shopcx.metrics.periods import last_periods
+from shopcx.metrics.periods import Span, last_periods
 from shopcx.readouts.formatting import format_value, plural
 from shopcx.readouts.scorecard import CSS, DEFAULT_HEADLINE, SCRIPT, _kpi_cell
 
-__all__ = ["anomaly_list", "flag_anomalies", "maturity_note", "render_series_index",
-           "sparkline", "trend_frame", "trend_summary"]
+__all__ = ["anomaly_list", "flag_anomalies", "maturity_note", "period_table",
+           "render_series_index", "sparkline", "trend_frame", "trend_summary"]
 
 LIMIT_Z = 3.0
 """A period is an anomaly beyond 3 robust standard errors of the others (flag_anomalies)."""
@@ -63,19 +63,25 @@ def sparkline(values: list[float | None], young: list[bool], width: int = 110,
             f'points="{line}"/>{dots}</svg>')
 
 
-def trend_frame(source: Any, market: str, every: str, last: int,
-                maturity: Maturity | None = None) -> pd.DataFrame:
-    """Every KPI of ``market`` for its last ``last`` complete weeks or months before the
-    source's data end, in one pass, with ``period`` (label), ``start`` and ``end``."""
+def period_table(source: Any, market: str, spans: list[Span],
+                 maturity: Maturity | None = None) -> pd.DataFrame:
+    """Every KPI of ``market`` for each of ``spans`` in one pass, with ``period`` (its
+    label), ``start`` and ``end``."""
     from shopcx.metrics.kpis import compute_period_kpis
 
-    spans = last_periods(source.data_end(), every, last)
     t = compute_period_kpis(source, market, [s.dates for s in spans], maturity or Maturity())
     by_start = {s.dates[0]: s for s in spans}
     t.insert(1, "start", t["period"])
     t.insert(2, "end", [by_start[p].dates[1] for p in t["period"]])
     t["period"] = [by_start[p].label for p in t["period"]]
     return t
+
+
+def trend_frame(source: Any, market: str, every: str, last: int,
+                maturity: Maturity | None = None) -> pd.DataFrame:
+    """:func:`period_table` of ``market``'s last ``last`` complete weeks or months before
+    the source's data end."""
+    return period_table(source, market, last_periods(source.data_end(), every, last), maturity)
 
 
 def flag_anomalies(trend: pd.DataFrame, min_sample: int = 30) -> pd.DataFrame:

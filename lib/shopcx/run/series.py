@@ -142,23 +142,18 @@ TREND_COLUMNS = ["market", "period", "start", "end", "kpi", "kind", "value", "ci
                  "baseline", "change", "p_adjusted", "significant", "same_age", "status"]
 
 
-def trend_market(data: str, market: str, spans: list[tuple[str, str, str]], as_of: str = "",
+def trend_market(data: str, market: str, spans: list[Span], as_of: str = "",
                  maturity: str = "") -> pd.DataFrame:
     """Every KPI of one market for each period, in one pass (in a worker)."""
     from shopcx.data.sources import load_source
-    from shopcx.metrics.kpis import compute_period_kpis
     from shopcx.metrics.maturity import load_maturity
+    from shopcx.readouts.trends import period_table
 
     source = load_source(data)
     if as_of:
         source = source.at(as_of)
-    table = compute_period_kpis(source, market, [(s, e) for _, s, e in spans],
-                                load_maturity(maturity))
-    labels = {s: (label, s, e) for label, s, e in spans}
+    table = period_table(source, market, spans, load_maturity(maturity))
     table.insert(0, "market", market)
-    table.insert(2, "start", [labels[p][1] for p in table["period"]])
-    table.insert(3, "end", [labels[p][2] for p in table["period"]])
-    table["period"] = [labels[p][0] for p in table["period"]]
     return table
 
 
@@ -201,9 +196,9 @@ class SeriesSummary:
 
 def _trend_task(series: SeriesPlan, market: str) -> Task:
     last = series.plans[-1]
-    spans = [(s.label, *s.dates) for s in series.spans]
     return Task(("trend", market), trend_market,
-                (last.data, market, spans, last.as_of, last.maturity_path), f"{market} trend")
+                (last.data, market, series.spans, last.as_of, last.maturity_path),
+                f"{market} trend")
 
 
 def _trends(series: SeriesPlan, outcome: Outcome, periods: list[RunSummary]
