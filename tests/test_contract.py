@@ -202,3 +202,58 @@ def test_report_round_trips_through_json(tiny: dict) -> None:
     report = load_source(tiny).validate()
     again = ValidationReport.from_json(report.to_json())
     assert again.rows == report.rows and again.findings == report.findings
+
+
+def _assignments() -> pd.DataFrame:
+    """Two buyers of the tiny fixture in an A/B test, and one order in another."""
+    return pd.DataFrame({
+        "experiment": ["X1", "X1", "X2", "X2"],
+        "variant": ["control", "treatment", "control", "treatment"],
+        "unit_type": ["buyer", "buyer", "order", "order"],
+        "unit_id": ["B1", "B2", "O1", "O2"],
+        "assigned_at": pd.to_datetime(["2026-10-01", "2026-10-01", "2026-10-01",
+                                       "2026-10-01"]),
+    })
+
+
+ASSIGNMENT_ERRORS = [
+    ("unit-type", _set("assignments", "X1", "unit_type", "session"), "assignments.unit_type",
+     "allowed-values", "unit_id=B1"),
+    ("null-variant", _set("assignments", "X2", "variant", None), "assignments.variant",
+     "not-null", "unit_id=O1"),
+    ("assigned-twice", _duplicate("assignments"), "assignments.experiment,unit_id", "unique-key",
+     "experiment=X1; unit_id=B1"),
+    ("mixed-units", lambda t: t["assignments"].loc.__setitem__((3, "unit_type"), "buyer"),
+     "assignments.unit_type", "one-unit-type", None),
+    ("no-time", _drop_column("assignments", "assigned_at"), "assignments.assigned_at",
+     "column-missing", None),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "where", "rule", "example"), ASSIGNMENT_ERRORS,
+                         ids=[e[0] for e in ASSIGNMENT_ERRORS])
+def test_assignments_error_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str,
+                                 change: Callable[[Tables], None], where: str, rule: str,
+                                 example: str | None) -> None:
+    tables = {**tiny_tables(), "assignments": _assignments()}
+    change(tables)
+    code, out, err = run_kpis(write_tables(tables, tmp_path, "csv"), capsys)
+    assert code == 2, err
+    line = next((ln for ln in err.splitlines() if where in ln and f"[{rule}]" in ln), None)
+    assert line is not None, err
+    if example:
+        assert f"e.g. {example}" in line
+
+
+def test_assignments_are_optional_and_checked(tmp_path: Path) -> None:
+    tables = {**tiny_tables(), "assignments": _assignments()}
+    assert load_source(tiny_tables()).validate().rows.get("assignments") is None  # feature off
+    tables["assignments"].loc[3, "unit_id"] = "O99"   # an order the orders table lacks
+    tables["assignments"].loc[len(tables["assignments"])] = [
+        "X3", "control", "buyer", "B1", pd.Timestamp("2026-10-02")]  # one variant only
+    report = load_source(write_tables(tables, tmp_path, "parquet")).validate()
+    assert report.ok and report.rows["assignments"] == 5
+    assert sorted((f.table, f.rule, f.rows, f.example) for f in report.warnings
+                  if f.table == "assignments") == [
+        ("assignments", "two-variants", 1, "experiment=X3"),
+        ("assignments", "unknown-order", 1, "unit_id=O99")]

@@ -159,8 +159,8 @@ def test_cli_writes_and_replaces_atomically(tmp_path: Path,
     assert main(args) == 0
     assert "4,000 orders" in capsys.readouterr().out
     assert main(args) == 0  # a rerun replaces the folder
-    assert sorted(p.name for p in out.iterdir()) == [
-        "cancellations", "contacts", "demo_manifest.json", "feedback", "orders"]
+    assert sorted(p.name for p in out.iterdir()) == [  # assignments: ID's November A/B test
+        "assignments", "cancellations", "contacts", "demo_manifest.json", "feedback", "orders"]
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
     assert main(["demo-data", "--out", str(out), "--orders", "10"]) == 2
 

@@ -1,4 +1,4 @@
-"""The data contract: the four tables, their columns and rules, and validation.
+"""The data contract: the four tables (and optional ``assignments``), their rules, validation.
 
 Everything here is expressed as Ibis expressions, so validation runs inside the
 engine (DuckDB by default) as a handful of aggregate queries; no table is
@@ -26,6 +26,7 @@ __all__ = [
     "CANCEL_CONTACT_REASONS",
     "CONTRACT_VERSION",
     "CANCEL_REASONS",
+    "REQUIRED_TABLES",
     "TABLES",
     "Column",
     "Finding",
@@ -37,7 +38,7 @@ __all__ = [
     "validate_source",
 ]
 
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"
 """Bumped whenever a rule changes, so cached validation reports are not reused."""
 
 ColumnType = Literal["string", "float", "int", "bool", "timestamp"]
@@ -62,6 +63,12 @@ class TableSpec:
     name: str
     key: str
     columns: tuple[Column, ...]
+    optional: bool = False  # a missing table turns its feature off instead of an error
+    unique: tuple[str, ...] = ()  # the columns no two rows share (default: the key)
+
+    @property
+    def unique_key(self) -> tuple[str, ...]:
+        return self.unique or (self.key,)
 
     @property
     def names(self) -> list[str]:
@@ -144,7 +151,16 @@ TABLES: dict[str, TableSpec] = {
         Column("text", "string", nullable=True),
         Column("language", "string", nullable=True),
     )),
+    "assignments": TableSpec("assignments", "unit_id", (
+        Column("experiment", "string"),
+        Column("variant", "string"),
+        Column("unit_type", "string", values=("buyer", "order")),
+        Column("unit_id", "string"),
+        Column("assigned_at", "timestamp"),
+    ), optional=True, unique=("experiment", "unit_id")),
 }
+REQUIRED_TABLES = tuple(name for name, spec in TABLES.items() if not spec.optional)
+"""The four tables every source has; ``assignments`` (A/B tests) is optional."""
 
 _IBIS_TYPE = {
     "string": dt.string,
@@ -259,6 +275,8 @@ def check_schema(raw: dict[str, ir.Table | None]) -> list[Finding]:
     out: list[Finding] = []
     for name, spec in TABLES.items():
         table = raw.get(name)
+        if table is None and spec.optional:
+            continue
         if table is None:
             out.append(Finding("error", name, None, "table-missing",
                                "table is missing from the data source", 0))
@@ -435,7 +453,7 @@ def validate_source(source: Any) -> ValidationReport:
     broken = {f.table for f in report.errors}
     norms: dict[str, ir.Table] = {}
     for name, spec in TABLES.items():
-        if name in broken:
+        if name in broken or source.raw.get(name) is None:
             continue
         raw = source.raw[name]
         norm = normalize_table(name, raw)
@@ -447,14 +465,20 @@ def validate_source(source: Any) -> ValidationReport:
         found, extra = _run_checks(source, both, spec.key, checks, {"__rows": both.count()})
         report.rows[name] = int(extra["__rows"])
         report.findings.extend(found)
-        dup = (norm.group_by(spec.key).aggregate(n=norm.count())
+        unique = list(spec.unique_key)
+        dup = (norm.group_by(unique).aggregate(n=norm.count())
                .filter(lambda t: t.n > 1))
+        label = ibis.literal("").concat(*[
+            ibis.literal(f"{'; ' if i else ''}{c}=").concat(dup[c].cast(dt.string))
+            for i, c in enumerate(unique)])
         drow = source.execute(dup.aggregate(rows=dup.n.sum(), keys=dup.count(),
-                                            example=dup[spec.key].min())).iloc[0]
+                                            example=label.min())).iloc[0]
         if int(drow["keys"] or 0):
+            message = ("duplicate key" if len(unique) == 1 else
+                       "duplicate key: a unit assigned more than once in one experiment")
             report.findings.append(Finding(
-                "error", name, spec.key, "unique-key", "duplicate key",
-                int(drow["rows"]), f"{spec.key}={drow['example']}"))
+                "error", name, spec.key if len(unique) == 1 else ",".join(unique),
+                "unique-key", message, int(drow["rows"]), str(drow["example"])))
     report.findings.extend(_relational_checks(source, norms))
     return report
 
@@ -470,6 +494,34 @@ class _Proxy:
 
     def __getattr__(self, name: str) -> ir.Column:
         return self._t[self._p + name]
+
+
+def _assignment_checks(source: Any, a: ir.Table | None, order_ids: ir.Table) -> list[Finding]:
+    """Rules across an experiment's rows: one unit type, two variants or more, known orders."""
+    if a is None:
+        return []
+    out: list[Finding] = []
+    per = a.group_by("experiment").aggregate(types=a.unit_type.nunique(),
+                                             variants=a.variant.nunique())
+    for column, cond, rule, severity, message in (
+            ("unit_type", per.types > 1, "one-unit-type", "error",
+             "an experiment mixes buyer and order units (randomise one kind of unit)"),
+            ("variant", per.variants < 2, "two-variants", "warning",
+             "an experiment with a single variant has nothing to compare (not analysed)")):
+        bad = per.filter(cond)
+        row = source.execute(bad.aggregate(n=bad.count(), example=bad.experiment.min())).iloc[0]
+        if int(row["n"]):
+            out.append(Finding(severity, "assignments", column, rule, message, int(row["n"]),
+                               f"experiment={row['example']}"))
+    orphans = a.filter(a.unit_type == "order").anti_join(
+        order_ids.rename(unit_id="order_id"), "unit_id")
+    row = source.execute(orphans.aggregate(n=orphans.count(),
+                                           example=orphans.unit_id.min())).iloc[0]
+    if int(row["n"]):
+        out.append(Finding("warning", "assignments", "unit_id", "unknown-order",
+                           "an order unit not found in orders (counted in the sample-ratio "
+                           "check, no outcomes)", int(row["n"]), f"unit_id={row['example']}"))
+    return out
 
 
 def _relational_checks(source: Any, norms: dict[str, ir.Table]) -> list[Finding]:
@@ -490,6 +542,7 @@ def _relational_checks(source: Any, norms: dict[str, ir.Table]) -> list[Finding]
             out.append(Finding("warning", name, "order_id", "unknown-order",
                                "order_id not found in orders (excluded from order-linked "
                                "metrics)", int(row["n"]), f"{key}={row['example']}"))
+    out.extend(_assignment_checks(source, norms.get("assignments"), ids))
     c = norms.get("cancellations")
     if c is not None:
         j = c.join(orders.select("order_id", "delivered_at"), "order_id")

@@ -121,8 +121,16 @@ MEGA_SALE = {"date": "2026-11-11", "oos_days": ["2026-11-10", "2026-11-13"],
              "extra_out_of_stock": 0.05}
 NEW_COMPLAINT = {"market": "PH", "start": "2026-11-01", "topic": "packaging_fee",
                  "share_of_delivered": 0.03}
+EXPERIMENT = {"id": "one_tap_cancel", "market": "ID", "start": "2026-11-01",
+              "variants": ["control", "one_tap"], "unit_type": "buyer",
+              "removed_share_of_asking_contacts": 0.8}
+"""An A/B test: from 1 November every ID buyer is assigned 50/50 (by a hash of the
+buyer) when they first open the app to order; in ``one_tap`` cancelling is one tap,
+so 80% of the contacts asking how to cancel (reason ``cancel_request`` raised
+before or with the request) are never made. Nothing else changes."""
 STORIES = {"carrier_incident": INCIDENT, "auto_approve_policy": POLICY, "mega_sale": MEGA_SALE,
-           "new_complaint": NEW_COMPLAINT}
+           "new_complaint": NEW_COMPLAINT, "experiment": EXPERIMENT}
+TABLE_NAMES = ("orders", "cancellations", "contacts", "feedback", "assignments")
 
 
 def _epoch(date: str | pd.Timestamp) -> float:
@@ -283,10 +291,61 @@ def _texts(rng: np.random.Generator, topics: np.ndarray, langs: np.ndarray,
     return out
 
 
+def _variant(buyer: np.ndarray) -> np.ndarray:
+    """The experiment's arm of each buyer number: a fixed hash, half and half."""
+    mixed = (buyer.astype(np.uint64) * np.uint64(2654435761)) % np.uint64(1 << 32)
+    return np.where((mixed >> np.uint64(16)) & np.uint64(1), "one_tap", "control")
+
+
+def _experiment(code: str, created: np.ndarray, buyer: np.ndarray, ct: dict[str, np.ndarray],
+                order_offset: int) -> tuple[pa.Table | None, np.ndarray, dict[str, int]]:
+    """Assign the market's buyers to the planted A/B test and apply its effect.
+
+    Returns the assignments of buyers whose first order of the month is on or
+    after the start, which contacts survive, and the counts that make the true
+    effect: contacts removed, orders of treated buyers after assignment.
+    """
+    keep = np.ones(len(ct["idx"]), dtype=bool)
+    start = _epoch(EXPERIMENT["start"])
+    live = created >= start
+    if code != EXPERIMENT["market"] or not live.any():
+        return None, keep, {}
+    first = pd.Series(created[live]).groupby(buyer[live]).min()
+    ids = first.index.to_numpy()
+    rng = np.random.default_rng([order_offset, 15])
+    assigned = np.maximum(first.to_numpy() - rng.uniform(60, 1800, len(ids)), start)
+    variant = _variant(ids)
+    at = pd.Series(assigned, index=ids)
+    treated = pd.Series(variant == "one_tap", index=ids)
+    c_buyer = buyer[ct["idx"].astype(np.int64)]
+    c_at = at.reindex(c_buyer).to_numpy()
+    c_treated = treated.reindex(c_buyer).fillna(False).to_numpy(dtype=bool)
+    asking = (ct["reason"] == "cancel_request") & (ct["mood"] == 1)
+    removed = (c_treated & asking & (ct["created"] >= np.nan_to_num(c_at, nan=np.inf))
+               & (rng.random(len(keep)) < EXPERIMENT["removed_share_of_asking_contacts"]))
+    keep &= ~removed
+    o_at = at.reindex(buyer).to_numpy()
+    o_treated = treated.reindex(buyer).fillna(False).to_numpy(dtype=bool)
+    after = created >= np.nan_to_num(o_at, nan=np.inf)
+    table = pa.table({
+        "experiment": pa.array(np.full(len(ids), EXPERIMENT["id"])),
+        "variant": pa.array(variant.astype(str)),
+        "unit_type": pa.array(np.full(len(ids), "buyer")),
+        "unit_id": _ids(f"B{code}", ids, 8),
+        "assigned_at": _ts(assigned),
+    })
+    stats = {"removed_contacts": int(removed.sum()),
+             "treated_orders": int((after & o_treated).sum()),
+             "control_orders": int((after & ~o_treated).sum())}
+    return table, keep, stats
+
+
 def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
                   day_counts: np.ndarray, order_offset: int, contact_offset: int,
-                  feedback_offset: int, rng: np.random.Generator) -> dict[str, pa.Table]:
-    """Generate one market and month: the four tables as Arrow tables."""
+                  feedback_offset: int, rng: np.random.Generator
+                  ) -> tuple[dict[str, pa.Table], dict[str, int]]:
+    """Generate one market and month: its tables as Arrow tables, and the
+    planted experiment's counts (empty outside it)."""
     code = profile.code
     end = _epoch(DEMO_END)
     n = int(day_counts.sum())
@@ -520,6 +579,8 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
 
     # ---- contacts table -------------------------------------------------------------
     ct = contacts.frame()
+    assignments, kept, experiment = _experiment(code, created, buyer, ct, order_offset)
+    ct = {k: v[kept] for k, v in ct.items()}
     idx = ct["idx"].astype(np.int64)
     nn = int(round(n * .012))
     extra_created = rng.uniform(day_starts.min(), day_starts.max() + DAY, nn)
@@ -687,8 +748,11 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
         "resolved_at": _ts(ev["resolved"]),
         "auto_resolved": pa.array(ev["auto"].astype(bool)),
     })
-    return {"orders": orders_tbl, "cancellations": cancel_tbl, "contacts": contact_tbl,
-            "feedback": feedback_tbl}
+    tables = {"orders": orders_tbl, "cancellations": cancel_tbl, "contacts": contact_tbl,
+              "feedback": feedback_tbl}
+    if assignments is not None:
+        tables["assignments"] = assignments
+    return tables, experiment
 
 
 def _day_weights(profile: MarketProfile, days: pd.DatetimeIndex) -> np.ndarray:
@@ -699,8 +763,10 @@ def _day_weights(profile: MarketProfile, days: pd.DatetimeIndex) -> np.ndarray:
 
 
 def _write_market(profile: MarketProfile, n_market: int, mi: int, seed: int,
-                  days: pd.DatetimeIndex, tmp: Path) -> tuple[str, dict[str, int], list[str]]:
-    """Generate and write one market, month by month; return its row counts."""
+                  days: pd.DatetimeIndex, tmp: Path
+                  ) -> tuple[str, dict[str, int], list[str], dict[str, int]]:
+    """Generate and write one market, month by month; return its row counts,
+    chronic sellers and the planted experiment's counts."""
     market_rng = np.random.default_rng([seed, 1, mi])
     pools = _pools(profile, n_market, market_rng)
     weights = _day_weights(profile, days)
@@ -709,18 +775,22 @@ def _write_market(profile: MarketProfile, n_market: int, mi: int, seed: int,
     month_key = days.year * 100 + days.month
     writers: dict[str, pq.ParquetWriter] = {}
     offsets = {"orders": 0, "contacts": 0, "feedback": 0}
-    rows = dict.fromkeys(("orders", "cancellations", "contacts", "feedback"), 0)
+    rows = dict.fromkeys(TABLE_NAMES, 0)
+    experiment: dict[str, int] = {}
     try:
         for k, month in enumerate(np.unique(month_key)):
             sel = month_key == month
             rng = np.random.default_rng([seed, 2, mi, k])
-            tables = _market_month(profile, pools, day_epoch[sel], counts[sel],
-                                   offsets["orders"], offsets["contacts"], offsets["feedback"],
-                                   rng)
+            tables, counted = _market_month(profile, pools, day_epoch[sel], counts[sel],
+                                            offsets["orders"], offsets["contacts"],
+                                            offsets["feedback"], rng)
+            for key, value in counted.items():
+                experiment[key] = experiment.get(key, 0) + value
             for name, tbl in tables.items():
                 if name in offsets:
                     offsets[name] += tbl.num_rows
                 if name not in writers:
+                    (tmp / name).mkdir(exist_ok=True)  # assignments: only where a test runs
                     writers[name] = pq.ParquetWriter(tmp / name / f"{profile.code}.parquet",
                                                      tbl.schema, compression="zstd")
                 writers[name].write_table(tbl, row_group_size=1 << 20)
@@ -728,7 +798,7 @@ def _write_market(profile: MarketProfile, n_market: int, mi: int, seed: int,
     finally:
         for w in writers.values():
             w.close()
-    return profile.code, rows, chronic_sellers(profile.code, pools.sellers)
+    return profile.code, rows, chronic_sellers(profile.code, pools.sellers), experiment
 
 
 @dataclass
@@ -746,7 +816,10 @@ class DemoSummary:
 
 def generate_demo_data(out: str | Path, orders: int = 500_000, months: int = 6,
                        seed: int = 7, markets: list[str] | None = None) -> DemoSummary:
-    """Write the demo dataset (four tables, Parquet) under ``out``; return a summary.
+    """Write the demo dataset (Parquet) under ``out``; return a summary.
+
+    Four tables, and ``assignments`` when ID's November (the planted A/B
+    test) is among the markets and months.
 
     ``orders`` is the total over all markets and months; ``months`` counts back
     from 2026-12-01. The folder is written next to ``out`` and moved into place
@@ -769,8 +842,9 @@ def generate_demo_data(out: str | Path, orders: int = 500_000, months: int = 6,
     shutil.rmtree(tmp, ignore_errors=True)
     for table in ("orders", "cancellations", "contacts", "feedback"):
         (tmp / table).mkdir(parents=True)
-    rows = dict.fromkeys(("orders", "cancellations", "contacts", "feedback"), 0)
+    rows = dict.fromkeys(TABLE_NAMES, 0)
     chronic: dict[str, list[str]] = {}
+    counted: dict[str, int] = {}
     jobs = [(profile, int(n_market), mi, seed, days, tmp)
             for mi, (profile, n_market) in enumerate(zip(profiles, per_market, strict=True))]
     workers = max(1, min(len(jobs), os.cpu_count() or 1))
@@ -779,12 +853,21 @@ def generate_demo_data(out: str | Path, orders: int = 500_000, months: int = 6,
     else:  # markets are independent: one process per core
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
             results = list(pool.map(_write_market, *zip(*jobs, strict=True)))
-    for code, market_rows, sellers in results:
+    for code, market_rows, sellers, experiment in results:
         chronic[code] = sellers
         for name, k in market_rows.items():
             rows[name] += k
+        counted.update(experiment)
+    stories = dict(STORIES)
+    if counted.get("treated_orders"):
+        # the true effect on the treated arm's cancellation contacts per order: the
+        # contacts the flow removed, per order its buyers placed after assignment
+        stories["experiment"] = {**EXPERIMENT, **counted, "true_effect_cancel_cpo": round(
+            -counted["removed_contacts"] / counted["treated_orders"], 5)}
+    if not rows["assignments"]:
+        del rows["assignments"]
     summary = DemoSummary(str(out), seed, f"{start:%Y-%m-%d}", f"{DEMO_END:%Y-%m-%d}", rows,
-                          STORIES, chronic)
+                          stories, chronic)
     (tmp / "demo_manifest.json").write_text(json.dumps(asdict(summary), indent=2))
     if out.exists():
         shutil.rmtree(out)

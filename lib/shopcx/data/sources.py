@@ -316,6 +316,7 @@ _TIME_COLUMNS = {
     "cancellations": ("requested_at", "resolved_at"),
     "contacts": ("created_at",),
     "feedback": ("created_at",),
+    "assignments": ("assigned_at",),
 }
 
 
@@ -342,6 +343,8 @@ def rewind(name: str, table: ir.Table, as_of: pd.Timestamp) -> ir.Table:
                         resolved_at=ibis.ifelse(open_, ibis.null(t.resolved_at.type()),
                                                 t.resolved_at),
                         auto_resolved=t.auto_resolved & ~open_)
+    if name == "assignments":
+        return table.filter(table.assigned_at < cut)
     return table.filter(table.created_at < cut)
 
 
