@@ -224,3 +224,25 @@ def test_the_impact_command(tmp_path, capsys) -> None:
             argv[argv.index(flag) + 1] = value
         assert main(argv) == 2
         assert message in capsys.readouterr().err
+    # a staggered rollout: TH on 4 November, VN a week later; PH is the only clean control
+    staggered = ["impact", "--data", str(data), "--market", "TH,VN", "--change-date",
+                 "2026-11-04,2026-11-11", "--metrics", "cancel_cpo", "--guardrails", "",
+                 "--window", "14", "--format", "json"]
+    assert main(staggered) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["changes"] == {"TH": "2026-11-04", "VN": "2026-11-11"}
+    assert doc["controls"] == ["PH"]
+    assert [(c["market"], c["change_date"], c["controls"]) for c in doc["cohorts"]] == [
+        ("TH", "2026-11-04", ["PH"]), ("VN", "2026-11-11", ["PH"])]
+    th, vn = (c["effects"][0] for c in doc["cohorts"])
+    pooled = doc["pooled"][0]
+    assert pooled["markets"] == 2
+    assert pooled["effect"] == pytest.approx((th["effect"] + vn["effect"]) / 2)
+    assert pooled["ci_low"] == pytest.approx(
+        pooled["effect"] - ((th["effect"] - th["ci_low"]) + (vn["effect"] - vn["ci_low"])) / 2)
+    staggered[staggered.index("--change-date") + 1] = "2026-11-04,2026-11-11,2026-11-18"
+    assert main(staggered) == 2
+    assert "3 dates for 2 markets" in capsys.readouterr().err
+    staggered[staggered.index("--change-date") + 1] = "2026-11-04"
+    assert main([*staggered[:-2], "--format", "table"]) == 0
+    assert "staggered rollout (TH on 2026-11-04, VN on 2026-11-04)" in capsys.readouterr().out

@@ -108,8 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     im = sub.add_parser("impact", help="did a change in one market work? difference-in-"
                                        "differences against control markets")
     im.add_argument("--data", required=True, help="data folder or engine URL")
-    im.add_argument("--market", required=True, help="the market that changed")
-    im.add_argument("--change-date", required=True, help="the first day of the change")
+    im.add_argument("--market", required=True, help="the market that changed; several, "
+                    "comma-separated, for a staggered rollout")
+    im.add_argument("--change-date", required=True, help="the first day of the change; one "
+                    "per market, comma-separated, for a staggered rollout")
     im.add_argument("--metrics", required=True, help="comma-separated target metrics, e.g. "
                                                      "p90_hours_to_resolve,cancel_cpo")
     im.add_argument("--control", help="comma-separated control markets (default: every "
@@ -119,6 +121,24 @@ def _parser() -> argparse.ArgumentParser:
     im.add_argument("--guardrails", help="comma-separated guardrail metrics (default: cpo, "
                                          "csat_mean, seller_fault_cancellation_rate)")
     im.add_argument("--format", choices=("json", "table"), default="table")
+
+    ex = sub.add_parser("experiment", help="an A/B test of the assignments table: sample "
+                        "ratio, effects with intervals, CUPED, guardrails, verdict")
+    ex.add_argument("--data", required=True, help="data folder or engine URL")
+    ex.add_argument("--experiment", help="experiment id (omit to list the experiments)")
+    ex.add_argument("--metrics", help="comma-separated target metrics (default: cancel_cpo, "
+                    "cancellation_rate, cancel_request_success_rate)")
+    ex.add_argument("--guardrails", help="comma-separated guardrail metrics (default: cpo, "
+                    "csat_mean, seller_fault_cancellation_rate)")
+    ex.add_argument("--control-variant", help="the variant others are compared with "
+                    "(default: 'control')")
+    ex.add_argument("--split", help="planned shares per variant, e.g. control=50,one_tap=50 "
+                    "(default: equal)")
+    ex.add_argument("--pre-days", type=int, default=28, help="pre-period for CUPED, days "
+                    "before the first assignment (default 28; 0 turns CUPED off)")
+    ex.add_argument("--end", help="last day measured, exclusive (default: the data's end)")
+    ex.add_argument("--market", help="the market (default: where the units' orders are)")
+    ex.add_argument("--format", choices=("json", "table"), default="table")
 
     r = sub.add_parser("run", help="run the deep-dive notebooks per market, render readouts "
                        "and the run index")
@@ -305,20 +325,93 @@ def _cmd_impact(args: argparse.Namespace) -> int:
     from shopcx.impact.rollout import estimate_rollout
     from shopcx.metrics.facts import parse_period
 
-    parse_period(args.change_date, "2999-01-01")  # a date, or exit 2
+    dates = [d.strip() for d in args.change_date.split(",") if d.strip()]
+    for d in dates:
+        parse_period(d, "2999-01-01")  # a date, or exit 2
     source = _open_valid_source(args.data)
     names = [m.strip() for m in args.metrics.split(",") if m.strip()]
     guard = (None if args.guardrails is None
              else [m.strip() for m in args.guardrails.split(",") if m.strip()])
     controls = [m.strip() for m in args.control.split(",")] if args.control else None
-    doc = estimate_rollout(source, args.market, args.change_date, names, controls,
-                           args.window, guard)
+    markets = [m.strip() for m in args.market.split(",") if m.strip()]
+    if len(markets) > 1:
+        if len(dates) == 1:
+            dates = dates * len(markets)
+        if len(dates) != len(markets):
+            raise InputError(f"--change-date gives {len(dates)} dates for {len(markets)} "
+                             "markets: give one date, or one per market in the same order")
+        from shopcx.impact.rollout import estimate_staggered
+
+        doc = estimate_staggered(source, dict(zip(markets, dates, strict=True)), names,
+                                 controls, args.window, guard)
+    else:
+        if len(dates) != 1:
+            raise InputError(f"--change-date gives {len(dates)} dates for one market")
+        doc = estimate_rollout(source, markets[0], dates[0], names, controls, args.window,
+                               guard)
     if args.format == "json":
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
     from shopcx.readouts.formatting import print_impact
 
-    print_impact(doc)
+    for one in doc.get("cohorts", [doc]):
+        print_impact(one)
+    if "pooled" in doc:
+        from shopcx.readouts.formatting import print_pooled
+
+        print_pooled(doc)
+    return 0
+
+
+def _shares(text: str | None) -> dict[str, float] | None:
+    if not text:
+        return None
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, share = part.partition("=")
+        try:
+            out[name.strip()] = float(share)
+        except ValueError:
+            raise InputError(f"--split {text!r}: write variant=share pairs, e.g. "
+                             "control=50,treatment=50") from None
+    if any(v <= 0 for v in out.values()):
+        raise InputError(f"--split {text!r}: every share must be positive")
+    return out
+
+
+def _cmd_experiment(args: argparse.Namespace) -> int:
+    from shopcx.impact.experiment import analyse_experiment, list_experiments
+    from shopcx.metrics.facts import parse_period
+
+    source = _open_valid_source(args.data)
+    if not args.experiment:
+        found = list_experiments(source)
+        if args.format == "json":
+            print(found.assign(start=found["start"].astype(str),
+                               last_assigned=found["last_assigned"].astype(str)
+                               ).to_json(orient="records", indent=2))
+        elif found.empty:
+            print("no experiments: the data has no assignments table (or it is empty)")
+        else:
+            print(found.to_string(index=False))
+        return 0
+    if args.end:
+        parse_period("1970-01-01", args.end)
+    if args.pre_days < 0:
+        raise InputError("--pre-days must be 0 or more")
+
+    def names(text: str | None) -> list[str] | None:
+        return None if text is None else [m.strip() for m in text.split(",") if m.strip()]
+
+    doc = analyse_experiment(source, args.experiment, names(args.metrics),
+                             names(args.guardrails), args.control_variant, _shares(args.split),
+                             args.pre_days, args.end, args.market)
+    if args.format == "json":
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return 0
+    from shopcx.readouts.formatting import print_experiment
+
+    print_experiment(doc)
     return 0
 
 
@@ -462,7 +555,7 @@ def _run_series(config: Any, args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd_kpis,
-            "explain": _cmd_explain, "impact": _cmd_impact, "tag": _cmd_tag,
+            "explain": _cmd_explain, "impact": _cmd_impact, "experiment": _cmd_experiment, "tag": _cmd_tag,
             "evaluate": _cmd_evaluate, "run": _cmd_run}
 
 

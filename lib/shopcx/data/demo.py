@@ -123,11 +123,13 @@ NEW_COMPLAINT = {"market": "PH", "start": "2026-11-01", "topic": "packaging_fee"
                  "share_of_delivered": 0.03}
 EXPERIMENT = {"id": "one_tap_cancel", "market": "ID", "start": "2026-11-01",
               "variants": ["control", "one_tap"], "unit_type": "buyer",
-              "removed_share_of_asking_contacts": 0.8}
+              "removed_share_of_asking_contacts": 0.8, "removed_share_of_status_contacts": 0.5}
 """An A/B test: from 1 November every ID buyer is assigned 50/50 (by a hash of the
-buyer) when they first open the app to order; in ``one_tap`` cancelling is one tap,
-so 80% of the contacts asking how to cancel (reason ``cancel_request`` raised
-before or with the request) are never made. Nothing else changes."""
+buyer) when they first open the app to order; in ``one_tap`` cancelling is one tap
+and the request's status shows in the app, so 80% of the contacts asking how to
+cancel (reason ``cancel_request`` raised before or with the request) and 50% of
+those chasing a request's status (``cancel_status``) are never made. Nothing
+else changes: requests, their outcomes and cancellations are drawn as before."""
 STORIES = {"carrier_incident": INCIDENT, "auto_approve_policy": POLICY, "mega_sale": MEGA_SALE,
            "new_complaint": NEW_COMPLAINT, "experiment": EXPERIMENT}
 TABLE_NAMES = ("orders", "cancellations", "contacts", "feedback", "assignments")
@@ -321,8 +323,11 @@ def _experiment(code: str, created: np.ndarray, buyer: np.ndarray, ct: dict[str,
     c_at = at.reindex(c_buyer).to_numpy()
     c_treated = treated.reindex(c_buyer).fillna(False).to_numpy(dtype=bool)
     asking = (ct["reason"] == "cancel_request") & (ct["mood"] == 1)
-    removed = (c_treated & asking & (ct["created"] >= np.nan_to_num(c_at, nan=np.inf))
-               & (rng.random(len(keep)) < EXPERIMENT["removed_share_of_asking_contacts"]))
+    chasing = ct["reason"] == "cancel_status"
+    share = np.where(asking, EXPERIMENT["removed_share_of_asking_contacts"],
+                     np.where(chasing, EXPERIMENT["removed_share_of_status_contacts"], 0.0))
+    removed = (c_treated & (ct["created"] >= np.nan_to_num(c_at, nan=np.inf))
+               & (rng.random(len(keep)) < share))
     keep &= ~removed
     o_at = at.reindex(buyer).to_numpy()
     o_treated = treated.reindex(buyer).fillna(False).to_numpy(dtype=bool)
@@ -756,7 +761,7 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
 
 
 def _day_weights(profile: MarketProfile, days: pd.DatetimeIndex) -> np.ndarray:
-    w = DOW[days.dayofweek.to_numpy()]
+    w = DOW[days.day_of_week.to_numpy()]
     w = w * np.array([profile.sales.get(f"{d:%Y-%m-%d}", 1.0) for d in days])
     months = (days.year - days[0].year) * 12 + (days.month - days[0].month)
     return w * (1.03 ** months.to_numpy())

@@ -26,7 +26,7 @@ from shopcx.impact.did import (
 from shopcx.impact.panel import daily_panel
 from shopcx.metrics.kpis import KPI_BY_NAME
 
-__all__ = ["GUARDRAILS", "estimate_rollout"]
+__all__ = ["GUARDRAILS", "estimate_rollout", "estimate_staggered"]
 
 GUARDRAILS = ("cpo", "csat_mean", "seller_fault_cancellation_rate")
 """Metrics a change must not harm, checked with every rollout by default."""
@@ -124,3 +124,57 @@ def estimate_rollout(source: Any, market: str, change: Any, metrics: list[str],
             "before": {"start": f"{first:%Y-%m-%d}", "end": f"{day:%Y-%m-%d}"},
             "after": {"start": f"{day:%Y-%m-%d}", "end": f"{last:%Y-%m-%d}"},
             "interval": INTERVAL, "effects": effects}
+
+
+def estimate_staggered(source: Any, changes: dict[str, Any], metrics: list[str],
+                       controls: list[str] | None = None, window: int = 28,
+                       guardrails: list[str] | None = None, seed: int = 0) -> dict[str, Any]:
+    """One change rolled out in several markets on different dates.
+
+    Each treated market is estimated on its own date by
+    :func:`estimate_rollout` against the controls, from which every treated
+    market is removed (a market treated at another date is not a clean
+    control for either). ``pooled`` averages the markets' effects per metric
+    with equal weights (the average effect per market); its interval adds
+    the markets' half-widths, the bound for errors that are fully correlated,
+    because the markets share their control markets. With a single market
+    this is :func:`estimate_rollout` plus a one-market ``pooled``.
+    """
+    treated = {m.upper(): pd.Timestamp(d).normalize() for m, d in changes.items()}
+    if not treated:
+        raise InputError("no treated market given")
+    present = source.markets()
+    base = [c.upper() for c in controls] if controls else [m for m in present
+                                                            if m not in treated]
+    clean = [c for c in base if c not in treated]
+    if not clean:
+        raise InputError("no control market left once the treated markets are removed")
+    cohorts = [estimate_rollout(source, m, d, metrics, clean, window, guardrails, seed)
+               for m, d in sorted(treated.items(), key=lambda kv: (kv[1], kv[0]))]
+    pooled = []
+    for i, first in enumerate(cohorts[0]["effects"]):
+        per = [c["effects"][i] for c in cohorts]
+        ok = [e for e in per if e["effect"] is not None and e["ci_low"] is not None]
+        if not ok:
+            pooled.append({"metric": first["metric"], "role": first["role"],
+                           "kind": first["kind"], "effect": None, "ci_low": None,
+                           "ci_high": None, "markets": 0, "verdict": "no data"})
+            continue
+        effect = sum(e["effect"] for e in ok) / len(ok)
+        low = effect - sum(e["effect"] - e["ci_low"] for e in ok) / len(ok)
+        high = effect + sum(e["ci_high"] - e["effect"] for e in ok) / len(ok)
+        significant = low > 0 or high < 0
+        better = first["better"]
+        verdict = ("no significant effect" if not significant
+                   else "changed" if better is None
+                   else "better for customers" if (effect < 0) == (better == "lower")
+                   else "worse for customers")
+        pooled.append({"metric": first["metric"], "role": first["role"], "kind": first["kind"],
+                       "effect": effect, "ci_low": low, "ci_high": high, "markets": len(ok),
+                       "better": better, "significant": significant, "verdict": verdict})
+    return {"staggered": True,
+            "changes": {m: f"{d:%Y-%m-%d}" for m, d in treated.items()},
+            "controls": clean, "cohorts": cohorts, "pooled": pooled,
+            "pooled_interval": ("equal-weight average of the markets' effects; interval: "
+                                "the markets' half-widths averaged (correct if their errors "
+                                "are fully correlated, conservative otherwise)")}

@@ -56,6 +56,8 @@ __all__ = [
     "Kpi",
     "compute_kpis",
     "compute_period_kpis",
+    "unit_aggregates",
+    "unit_measure",
     "compute_segment_kpis",
     "kpis_to_dict",
 ]
@@ -389,6 +391,65 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
     # largest segment first; ties by key, the null segment last among equals
     return out.sort_values(["n_orders", by], ascending=[False, True], na_position="last",
                            kind="stable").reset_index(drop=True)
+
+
+def unit_aggregates(source: Source, market: str, units: ir.Table, unit_type: str) -> ir.Table:
+    """The aggregates of every KPI per experiment unit, as an (unexecuted) Ibis table.
+
+    ``units`` has one row per unit: ``unit_id`` (a buyer or an order id, as
+    ``unit_type`` says) and its window ``t0`` <= time < ``t1``. Each unit's
+    orders (the buyer's orders, or the order itself) created in its window,
+    their cancellation requests, the unit's contacts and feedback created in
+    it (by ``buyer_id``, or ``order_id`` for order units) are aggregated
+    exactly as :func:`compute_kpis` aggregates a market's period. Every unit
+    appears, with zero counts when it did nothing. See :func:`unit_measure`
+    for a KPI's numerator and denominator per unit.
+    """
+    market = market_code(market)
+    span = units.aggregate(lo=units.t0.min(), hi=units.t1.max())
+    lo, hi = (pd.Timestamp(v) for v in source.execute(span).iloc[0])
+    key = "buyer_id" if unit_type == "buyer" else "order_id"
+    w = units.select("unit_id", "t0", "t1")
+
+    def mine(t: ir.Table, time: str) -> ir.Table:
+        j = t.join(w, t[key] == w.unit_id)
+        return j.filter(j[time] >= j.t0, j[time] < j.t1).drop("t0", "t1")
+
+    orders = mine(cohort(source, market, lo, hi), "created_at")
+    facts = enrich_orders(source, orders)
+    reqs = cancellation_facts(source, orders)
+    reqs = reqs.filter(reqs.initiator == "buyer").join(orders.select("order_id", "unit_id"),
+                                                       "order_id")
+    parts = [
+        _order_aggregates(facts, "unit_id"),
+        _request_aggregates(reqs.drop("hours_to_resolve").mutate(
+            hours_to_resolve=ibis.literal(0.0)), "unit_id"),  # quantiles are not unit sums
+        _contact_aggregates(mine(period_contacts(source, market, lo, hi), "created_at"),
+                            "unit_id"),
+        _feedback_aggregates(mine(period_feedback(source, market, lo, hi), "created_at"),
+                             "unit_id"),
+    ]
+    out = units.select("unit_id")
+    for part in parts:
+        out = out.left_join(part, "unit_id").drop("unit_id_right")
+    means = {"csat_mean": "n_csat", "feedback_mean_rating": "n_rated"}
+    counts = [c for c in out.columns if c.startswith("n_")]
+    return out.mutate(
+        **{c: out[c].fill_null(0) for c in counts},
+        **{f"sum_{m}": (out[m] * out[n]).fill_null(0) for m, n in means.items()})
+
+
+def unit_measure(kpi: Kpi) -> tuple[str, str] | None:
+    """The columns of :func:`unit_aggregates` whose sums make ``kpi`` (numerator,
+    denominator), or None when it is not a ratio of unit sums (counts, quantiles,
+    handle time, contacts per cancelled order)."""
+    if kpi.is_rate and kpi.name != "contacts_per_cancelled_order":
+        return kpi.numerator, str(kpi.denominator)
+    if kpi.name == "csat_mean":
+        return "sum_csat_mean", "n_csat"
+    if kpi.name == "feedback_mean_rating":
+        return "sum_feedback_mean_rating", "n_rated"
+    return None
 
 
 def _count(v: Any) -> int:

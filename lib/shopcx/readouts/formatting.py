@@ -379,3 +379,58 @@ def print_impact(doc: dict[str, Any], console: Console | None = None) -> None:
                   "that estimate as it stands. Placebos: fake change dates in the "
                   "pre-period; an effect no larger than theirs is not evidence "
                   "(docs/impact.md).", markup=False)
+
+
+def _delta(kind: str, x: Any) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x * 100:+.2f} pts" if kind == "proportion" else f"{x:+.3g}"
+
+
+def print_pooled(doc: dict[str, Any], console: Console | None = None) -> None:
+    """Print the pooled effects of a staggered ``shopcx impact`` (several markets)."""
+    console = console or _console()
+    changes = ", ".join(f"{m} on {d}" for m, d in doc["changes"].items())
+    table = Table(title=f"staggered rollout ({changes}): average effect per market",
+                  title_justify="left")
+    for col in ("metric", "role", "effect", "95% interval", "markets", "verdict"):
+        table.add_column(col, justify="left" if col in ("metric", "role", "verdict")
+                         else "right")
+    for e in doc["pooled"]:
+        table.add_row(e["metric"], e["role"], _delta(e["kind"], e["effect"]),
+                      f"{_delta(e['kind'], e['ci_low'])} to {_delta(e['kind'], e['ci_high'])}",
+                      str(e["markets"]), e["verdict"])
+    console.print(table)
+    console.print(f"Pooled: {doc['pooled_interval']}.", markup=False)
+
+
+def print_experiment(doc: dict[str, Any], console: Console | None = None) -> None:
+    """Print a ``shopcx experiment`` result: sample ratio, one row per metric, verdict."""
+    console = console or _console()
+    srm = doc["sample_ratio"]
+    units = ", ".join(f"{v} {n:,}" for v, n in srm["units"].items())
+    console.print(f"{doc['experiment']} in {doc['market']} ({doc['unit_type']} units: "
+                  f"{units}); from {doc['window']['start']} to {doc['window']['end']}; "
+                  f"control: {doc['control']}", markup=False)
+    console.print(f"Sample ratio: chi-square {srm['chi2']:.2f}, p = {srm['p_value']:.3g} "
+                  + ("MISMATCH: the split is broken, do not trust the effects"
+                     if srm["mismatch"] else "(no mismatch)"), markup=False)
+    table = Table(title="effects (variant - control)", title_justify="left")
+    for col in ("metric", "role", "variant", "control", "variant value", "effect",
+                "95% interval", "p (BH)", "CUPED", "MDE", "verdict"):
+        table.add_column(col, justify="left" if col in ("metric", "role", "variant",
+                                                        "verdict") else "right")
+    for e in doc["effects"]:
+        kind = e["kind"]
+        cuped = ("off" if not e["cuped"] else
+                 f"var {(e['variance_reduction'] or 0) * 100:.1f}% lower")
+        table.add_row(e["metric"], e["role"], e["variant"],
+                      format_value(kind, e["control_value"]),
+                      format_value(kind, e["variant_value"]), _delta(kind, e["effect"]),
+                      f"{_delta(kind, e['ci_low'])} to {_delta(kind, e['ci_high'])}",
+                      "n/a" if e["p_adjusted"] is None else f"{e['p_adjusted']:.3g}",
+                      cuped, _delta(kind, e["mde"]).lstrip("+"), e["verdict"])
+    console.print(table)
+    console.print(f"Verdict: {doc['verdict']}", markup=False)
+    console.print(f"Method: {doc['method']}. MDE: the smallest effect this sample detects "
+                  "80% of the time (docs/impact.md).", markup=False)
