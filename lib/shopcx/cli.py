@@ -162,6 +162,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--baseline", help="each period's baseline with --every: previous "
                                       "(default), earlier:N, or fixed")
     _maturity_args(r)
+    r.add_argument("--changes", help="changes measured by impact readouts (default: "
+                   "params/changes.yaml; 'none' for no file)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -489,7 +491,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         end=args.end, baseline_start=args.baseline_start, baseline_end=args.baseline_end,
         notebooks=_split(args.notebooks), out=args.out, workers=args.workers,
         fresh_kernels=args.fresh_kernels, min_sample=args.min_sample, as_of=args.as_of,
-        maturity=args.maturity, every=args.every, last=args.last, baseline=args.baseline)
+        maturity=args.maturity, every=args.every, last=args.last, baseline=args.baseline,
+        changes=args.changes)
     if config.every is not None:
         return _run_series(config, args)
     plan = plan_run(config)
@@ -497,6 +500,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: {w['table']}.{w['column']}: {w['message']} [{w['rule']}]: "
               f"{w['rows']:,} rows", file=sys.stderr)
     jobs, markets = plural(len(plan.jobs), "notebook"), plural(len(plan.markets), "market")
+    if plan.changes:
+        markets += f" and {plural(len(plan.changes), 'change')}"
     print(f"running {jobs} for {markets}, "
           f"{plan.start} to {plan.end} against {plan.baseline_start} to {plan.baseline_end}, "
           f"into {plan.out}", file=sys.stderr)

@@ -213,26 +213,30 @@ def benjamini_hochberg(p: list[float]) -> list[float]:
 
 def list_experiments(source: Any) -> pd.DataFrame:
     """The experiments in ``assignments``: id, unit type, variants, units, first and last
-    assignment (empty when the table is absent)."""
+    assignment, and the market most of its units' orders are in (empty when the
+    table is absent)."""
     a = source.tables.get("assignments")
-    cols = ["experiment", "unit_type", "variants", "units", "start", "last_assigned"]
+    cols = ["experiment", "market", "unit_type", "variants", "units", "start",
+            "last_assigned"]
     if a is None:
         return pd.DataFrame(columns=cols)
     per = a.group_by("experiment").aggregate(
         unit_type=a.unit_type.min(), variants=a.variant.nunique(), units=a.count(),
         start=a.assigned_at.min(), last_assigned=a.assigned_at.max())
-    return source.execute(per.order_by("start", "experiment"))[cols]
-
-
-def _market_of(source: Any, a: Any, unit_type: str) -> str:
     o = source.tables["orders"]
-    key = "buyer_id" if unit_type == "buyer" else "order_id"
-    hit = a.select("unit_id").join(o.select(key, "market"), a.unit_id == o[key])
-    per = source.execute(hit.group_by("market").aggregate(n=hit.count()).order_by(
-        ibis.desc("n"), "market"))
-    if per.empty:
-        raise InputError("no order in the data belongs to the experiment's units")
-    return str(per["market"].iloc[0])
+    hits = []
+    for key, kind in (("buyer_id", "buyer"), ("order_id", "order")):
+        k = a.filter(a.unit_type == kind)
+        hits.append(k.join(o.select(key, "market"), k.unit_id == o[key]).select(
+            "experiment", "market"))
+    hit = ibis.union(*hits)
+    counts = hit.group_by("experiment", "market").aggregate(n=hit.count())
+    top = counts.mutate(rank=ibis.row_number().over(
+        group_by=counts.experiment, order_by=[ibis.desc(counts.n), counts.market]))
+    top = top.filter(top["rank"] == 0).select("experiment", "market")
+    frame = source.execute(per.left_join(top, "experiment").drop("experiment_right")
+                           .order_by("start", "experiment"))
+    return frame[cols]
 
 
 def _sums_by_variant(source: Any, t: Any, measures: dict[str, tuple[str, str]],
@@ -300,7 +304,12 @@ def analyse_experiment(source: Any, experiment: str, metrics: list[str] | None =
     stop = pd.Timestamp(end) if end is not None else source.data_end()
     if stop is None or stop <= start:
         raise InputError(f"experiment {experiment!r} has no data after its start {start}")
-    market = market.upper() if market else _market_of(source, a, unit_type)
+    if market:
+        market = market.upper()
+    elif pd.isna(info["market"]):
+        raise InputError(f"no order in the data belongs to experiment {experiment!r}'s units")
+    else:
+        market = str(info["market"])
 
     post_units = a.select("unit_id", "variant", t0=a.assigned_at,
                           t1=ibis.literal(stop.to_pydatetime()))

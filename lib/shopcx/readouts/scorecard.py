@@ -233,7 +233,8 @@ def render_index(summary: Any) -> str:
     if failed or summary.kpi_errors:
         items = ""
         for r in failed:
-            link = (f'<a href="{_e(r.market)}/{_e(r.notebook)}.ipynb">executed notebook</a>'
+            folder = f"impact/{r.market}" if r.notebook == "impact" else r.market
+            link = (f'<a href="{_e(folder)}/{_e(r.notebook)}.ipynb">executed notebook</a>'
                     if r.ipynb else "")
             items += (f"<tr><td>{_e(r.market)}</td><td>{_e(r.notebook)}</td>"
                       f"<td><code>{_e(r.error)}</code></td><td>{link}</td></tr>")
@@ -268,6 +269,11 @@ def render_index(summary: Any) -> str:
                         "resume</span>")
     rows_line = " · ".join(f"{n:,} {t}" for t, n in plan.rows.items())
     young = _young_note(kpis, getattr(plan, "data_end", None))
+    from shopcx.readouts.impact import change_list
+
+    changes = change_list(getattr(plan, "changes", []),
+                          {r.market: r for r in summary.results if r.notebook == "impact"},
+                          plan.start, plan.end)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -288,6 +294,7 @@ Hover a value for its baseline, a header for its definition.</p>
 <div class="card"><table class="sortable"><thead><tr><th>market</th><th>readouts</th>{head}
 <th title="highest-priority themes in customer feedback (voice readout)">top pain points</th>
 </tr></thead><tbody>{"".join(rows)}</tbody></table></div>
+{changes}
 {failures}
 <h2>Data quality</h2>
 <p class="meta">Checked against the data contract before the run: {_e(rows_line)}.</p>

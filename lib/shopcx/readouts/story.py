@@ -508,3 +508,27 @@ def root_cause_links(changes: pd.DataFrame, limit: int = 3, page: str = "root_ca
                 "shows the cancellation rate's drivers anyway.")
     links = [f"[{KPI_BY_NAME[m].label}]({page}#{m})" for m in moved]
     return "Why did it change? Root cause of: " + " · ".join(links)
+
+
+def changes_note(source: Any, changes_file: str, market: str, start: str, end: str,
+                 page: str = "../impact/{id}/impact.html") -> str:
+    """Markdown: the changes and experiments of ``market`` whose first day is in
+    ``[start, end)`` (the changes file, default params/changes.yaml, and the
+    assignments table), each with a link to its impact readout."""
+    from shopcx.impact.changes import changes_in, load_changes
+    from shopcx.impact.experiment import list_experiments
+    from shopcx.params import find_project_file
+
+    path = changes_file or find_project_file("params/changes.yaml")
+    found = changes_in(load_changes(path) if path else [], list_experiments(source),
+                       [market], start, end)
+    if not found:
+        return (f"No change or experiment recorded for {market} in this period "
+                "(params/changes.yaml and the assignments table).")
+    lines = []
+    for c in found:
+        aims = ", ".join(KPI_BY_NAME[m].label.lower() for m in c.metrics if m in KPI_BY_NAME)
+        lines.append(f"- **{html.escape(c.title)}** ({c.kind}, from {c.start}"
+                     + (f"; aims at {aims}" if aims else "") + "): "
+                     f"[did it work?]({page.format(id=c.id)})")
+    return "\n".join(lines)

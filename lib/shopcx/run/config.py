@@ -40,6 +40,8 @@ RUN_KEYS = {
                 "earlier) or fixed (baseline_start and baseline_end)",
     "as_of": "the data as it stood on this date, YYYY-MM-DD (default: the data's end)",
     "maturity": "maturity windows file (default: params/maturity.yaml)",
+    "changes": "changes file measured by the impact readouts (default: params/changes.yaml; "
+               "'none' for no file; experiments of the assignments table are always measured)",
     "parameters": "extra notebook parameters, by name",
     "market_parameters": "notebook parameters per market: {MARKET: {name: value}}",
 }
@@ -74,6 +76,7 @@ class RunConfig:
     targets: str | None = None
     as_of: str | None = None
     maturity: str | None = None
+    changes: str | None = None
     every: str | None = None
     last: int | None = None
     baseline: str = "previous"
@@ -122,7 +125,7 @@ class RunConfig:
             raise InputError(f"{where}: last and baseline go with every (week or month)")
         if not isinstance(self.fresh_kernels, bool):
             raise InputError(f"{where}: fresh_kernels must be true or false")
-        for key in ("data", "out", "targets", "maturity"):
+        for key in ("data", "out", "targets", "maturity", "changes"):
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):
                 raise InputError(f"{where}: {key} must be text")

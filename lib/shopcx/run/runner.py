@@ -51,9 +51,13 @@ __all__ = [
 
 COMMON_PARAMETERS = ("market", "start", "end", "baseline_start", "baseline_end", "data",
                      "min_sample")
-SET_BY_RUN = (*COMMON_PARAMETERS, "as_of", "maturity", "every", "last", "baseline")
+SET_BY_RUN = (*COMMON_PARAMETERS, "as_of", "maturity", "every", "last", "baseline", "change",
+              "changes_file")
 SERIES_NOTEBOOKS = ("trends",)
 """Notebooks run once per market over a series of periods (``--every``), not per period."""
+IMPACT_NOTEBOOK = "impact"
+"""The notebook run once per change or experiment of a period (not per market)."""
+RUN_LEVEL = (*SERIES_NOTEBOOKS, IMPACT_NOTEBOOK)
 """Parameters the run sets for each notebook that declares them (from its own settings)."""
 
 
@@ -125,6 +129,8 @@ class RunPlan:
     as_of: str = ""  # --as-of as given ("" = the data's end)
     data_end: str | None = None  # the moment maturity is judged at (YYYY-MM-DD)
     maturity_path: str = ""
+    changes: list[Any] = field(default_factory=list)  # shopcx.impact.changes.Change
+    changes_path: str = ""
 
 
 def _notebook_dir(notebooks_dir: str | Path | None) -> Path:
@@ -225,7 +231,7 @@ def check_notebook_parameters(config: RunConfig, notebooks_dir: str | Path | Non
     """
     folder = _notebook_dir(notebooks_dir)
     available = sorted(p.stem for p in folder.glob("*.ipynb"))
-    names = ([n for n in available if n not in SERIES_NOTEBOOKS] if config.notebooks is None
+    names = ([n for n in available if n not in RUN_LEVEL] if config.notebooks is None
              else config.notebooks)
     unknown = [n for n in names if n not in available]
     if unknown:
@@ -273,8 +279,12 @@ def open_data(config: RunConfig) -> tuple[str, Any]:
     return data or str(Path(source.description).resolve()), source
 
 
-def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunPlan:
+def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None,
+             changes: bool = True) -> RunPlan:
     """Check a configuration against the notebooks and the data; build the jobs.
+
+    With ``changes``, also one ``impact`` job per change or experiment that
+    started in the baseline or the period (:func:`plan_changes`).
 
     Raises InputError (bad settings, unknown or mistyped parameters, unknown
     markets or notebooks) or ContractError (the data breaks the contract)
@@ -282,6 +292,9 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
     """
     folder = _notebook_dir(notebooks_dir)
     names, declared = check_notebook_parameters(config, folder)
+    measure = changes and (folder / f"{IMPACT_NOTEBOOK}.ipynb").exists() and (
+        config.notebooks is None or IMPACT_NOTEBOOK in names)
+    names = [n for n in names if n != IMPACT_NOTEBOOK]  # run per change, not per market
     data, source = open_data(config)
     present = source.markets()
     markets = present if config.markets == "all" else list(config.markets)
@@ -305,12 +318,13 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
     maturity_path = config.maturity or find_project_file("params/maturity.yaml")
     maturity_path = str(Path(maturity_path).resolve()) if maturity_path else ""
     load_maturity(maturity_path)  # checked before anything runs
+    changes_path = _changes_path(config.changes)
     plan = RunPlan(config, data, markets, start, end, b_start, b_end, names, out,
                    targets=targets, targets_path=targets_path,
                    warnings=[asdict(f) for f in report.warnings], rows=dict(report.rows),
                    as_of=config.as_of or "",
                    data_end=None if as_of is None else f"{as_of:%Y-%m-%d}",
-                   maturity_path=maturity_path)
+                   maturity_path=maturity_path, changes_path=changes_path)
     inputs = _shared_inputs(folder, names)
     seen = source.at(as_of) if config.as_of and as_of is not None else source
     young = as_of is not None and as_of < max(pd.Timestamp(end), pd.Timestamp(b_end)) + \
@@ -320,7 +334,8 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
         values = {"market": market, "start": start, "end": end, "baseline_start": b_start,
                   "baseline_end": b_end, "data": data, "min_sample": config.min_sample,
                   "as_of": plan.as_of, "maturity": maturity_path,
-                  "targets": targets_path or "", **config.parameters,
+                  "targets": targets_path or "", "changes_file": changes_path,
+                  **config.parameters,
                   **config.market_parameters.get(market, {})}
         for n in names:
             params = {k: v for k, v in values.items() if k in declared[n]}
@@ -328,7 +343,51 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None) -> RunP
             plan.jobs.append(Job(market, n, str(folder / f"{n}.ipynb"),
                                  str(out / market), params, str(folder),
                                  warm=not config.fresh_kernels, key=key))
+    if measure:
+        plan_changes(plan, source, folder)
     return plan
+
+
+def _changes_path(setting: str | None) -> str:
+    """The changes file of a run: the setting, else params/changes.yaml of the project
+    when there is one; '' for none (checked here, before anything runs)."""
+    from shopcx.impact.changes import load_changes
+
+    if setting is None:
+        found = find_project_file("params/changes.yaml")
+        setting = str(found) if found is not None else ""
+    elif setting.lower() == "none":
+        setting = ""
+    path = str(Path(setting).resolve()) if setting else ""
+    load_changes(path or None)
+    return path
+
+
+def plan_changes(plan: RunPlan, source: Any, folder: Path) -> None:
+    """Add the impact jobs: one per change of the changes file (``changes`` setting,
+    default params/changes.yaml) or experiment of the assignments table whose
+    first day is in ``[baseline_start, end)`` and which touches a market of the run.
+    Each readout lands in ``OUT/impact/<id>/impact.html``."""
+    from shopcx.impact.changes import changes_in, load_changes
+    from shopcx.impact.experiment import list_experiments
+
+    config = plan.config
+    path = plan.changes_path
+    plan.changes = changes_in(load_changes(path or None), list_experiments(source),
+                              plan.markets, plan.baseline_start, plan.end)
+    if not plan.changes:
+        return
+    declared = _declared(folder / f"{IMPACT_NOTEBOOK}.ipynb")
+    inputs = _shared_inputs(folder, [IMPACT_NOTEBOOK])[IMPACT_NOTEBOOK]
+    data_key = source.fingerprint or plan.data
+    for c in plan.changes:
+        values = {"change": c.id, "changes_file": path, "data": plan.data,
+                  "as_of": plan.as_of}
+        params = {k: v for k, v in values.items() if k in declared}
+        key = _job_key(params, inputs, data_key, plan.data_end)
+        plan.jobs.append(Job(c.id, IMPACT_NOTEBOOK, str(folder / f"{IMPACT_NOTEBOOK}.ipynb"),
+                             str(plan.out / "impact" / c.id), params, str(folder),
+                             warm=not config.fresh_kernels, key=key))
 
 
 def _shared_inputs(folder: Path, names: list[str]) -> dict[str, str]:

@@ -36,6 +36,8 @@ from shopcx.metrics.periods import Span, baseline_of, last_periods
 from shopcx.run.config import RunConfig
 from shopcx.run.pool import Outcome, Task, execute
 from shopcx.run.runner import (
+    IMPACT_NOTEBOOK,
+    RUN_LEVEL,
     SERIES_NOTEBOOKS,
     Job,
     NotebookResult,
@@ -90,8 +92,8 @@ def plan_series(config: RunConfig, notebooks_dir: str | Path | None = None) -> S
     assert config.every is not None and config.last is not None
     folder = _notebook_dir(notebooks_dir)
     available = sorted(p.stem for p in folder.glob("*.ipynb"))
-    names = [n for n in available if n not in SERIES_NOTEBOOKS] if config.notebooks is None \
-        else list(config.notebooks)
+    names = [n for n in available if n not in RUN_LEVEL] if config.notebooks is None \
+        else [n for n in config.notebooks if n != IMPACT_NOTEBOOK]
     unknown = [n for n in names if n not in available]
     if unknown:
         raise InputError(f"unknown notebook(s) {', '.join(unknown)}; available: "
@@ -114,7 +116,7 @@ def plan_series(config: RunConfig, notebooks_dir: str | Path | None = None) -> S
                                   start=span.dates[0], end=span.dates[1],
                                   baseline_start=b_start, baseline_end=b_end,
                                   notebooks=per_period, out=str(out / span.label))
-        plans.append(plan_run(sub, folder))
+        plans.append(plan_run(sub, folder, changes=False))
     series = SeriesPlan(config, out, config.every, spans, plans)
     last = plans[-1]
     for n in series_names:
