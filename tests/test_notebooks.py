@@ -9,15 +9,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from shopcx.run.runner import COMMON_PARAMETERS, SERIES_NOTEBOOKS
+from shopcx.run.runner import COMMON_PARAMETERS, IMPACT_NOTEBOOK, SERIES_NOTEBOOKS
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 PARAM_LINE = re.compile(r'^(\w+): (str|int|float|bool) = ("[^"]*"|-?[\d.]+|True|False)  # \S.*$')
 
 
 def test_the_readouts_exist() -> None:
-    assert sorted(p.stem for p in NOTEBOOKS) == ["cpo", "funnel", "root_cause", "summary",
-                                                 "trends", "voc"]
+    assert sorted(p.stem for p in NOTEBOOKS) == ["cpo", "funnel", "impact", "root_cause",
+                                                 "summary", "trends", "voc"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -43,6 +43,8 @@ def test_notebook_shape(path: Path) -> None:
         names.append(m.group(1))
     if path.stem in SERIES_NOTEBOOKS:  # run once per market over a series of periods
         assert {"market", "data", "min_sample", "every", "last", "as_of"} <= set(names)
+    elif path.stem == IMPACT_NOTEBOOK:  # run once per change, whatever its markets
+        assert {"change", "changes_file", "data", "as_of"} == set(names)
     else:
         assert set(COMMON_PARAMETERS) <= set(names)
     assert len(code) <= 30

@@ -210,10 +210,16 @@ def test_params_files_load_and_validate() -> None:
             assert set(load_lexicons(str(path))) == {"id", "ms", "th", "vi", "pt", "es"}
         elif path.name == "maturity.yaml":  # the shipped file states the defaults
             assert load_maturity(path).windows == DEFAULT_WINDOWS
+        elif path.name == "changes.yaml":
+            from shopcx.impact.changes import load_changes
+
+            assert [(c.id, c.kind, c.markets) for c in load_changes(path)] == [
+                ("th_auto_approve_24h", "rollout", {"TH": "2026-11-04"}),
+                ("one_tap_cancel", "experiment", {})]
         else:
             config = load_run_config(path)
             names, declared = check_notebook_parameters(config, NOTEBOOKS)
-            assert set(names) <= {*READOUTS, "trends"}
+            assert set(names) <= {*READOUTS, "trends", "impact"}
 
 
 def _probe_notebook(folder: Path, name: str, body: str) -> None:

@@ -26,6 +26,7 @@ period covers.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,8 +65,11 @@ _KEYS = {"id", "kind", "markets", "description", "metrics", "controls", "guardra
 def _day(value: Any, where: str) -> str:
     if isinstance(value, _dt.date):
         return f"{value:%Y-%m-%d}"
+    text = str(value)
     try:
-        return f"{pd.Timestamp(str(value)):%Y-%m-%d}"
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError(text)
+        return f"{pd.Timestamp(text):%Y-%m-%d}"
     except (ValueError, TypeError):
         raise InputError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
