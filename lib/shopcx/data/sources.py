@@ -401,8 +401,10 @@ def load_source(spec: Any) -> Source:
     >>> import pandas as pd
     >>> src = load_source({name: pd.DataFrame() for name in
     ...                    ("orders", "cancellations", "contacts", "feedback")})
-    >>> sorted(src.raw)
+    >>> sorted(name for name, table in src.raw.items() if table is not None)
     ['cancellations', 'contacts', 'feedback', 'orders']
+    >>> src.raw["assignments"] is None  # the optional table of A/B tests, absent
+    True
     """
     if isinstance(spec, Source):
         return spec
