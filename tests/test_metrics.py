@@ -77,6 +77,14 @@ EXPECTED = {
     "contacts_per_cancelled_order": (4, 4),   # C4 C5 (O3), C8 (O4, after period), C11 (O2)
     "repeat_contact_rate": (2, 8),            # C1 (C2 at exactly 168 h), C7 (C8 at 28 h)
     "escalation_rate": (2, 9),                # C2 C5
+    "escalations_per_1000_orders": (2, 6),    # C2 C5 over 6 orders, times 1,000: 333.3
+    "cancel_escalation_rate": (2, 7),         # C2 C5 of the 7 cancellation contacts
+    "escalated_csat_mean": 1.0,               # C2 unanswered, C5 answered 1
+    # C2 (O1): C1 before it -> 1; C5 (O3): C4 at the same instant is not earlier -> 0
+    "contacts_before_escalation": (1 + 0) / 2,
+    # C2: 168 h after C1, O1's first cancellation contact; C5: O3's first cancellation
+    # contacts are C4 and C5 itself, same instant -> 0 h; median of 168 and 0
+    "median_hours_to_escalation": 84.0,
     "bot_contact_share": (3, 9),              # C3 C4 C12
     "mean_handle_minutes": (600 + 300 + 900 + 120 + 240 + 60) / 6 / 60,
     "csat_mean": (2 + 5 + 4 + 1 + 3) / 5,
@@ -107,7 +115,8 @@ def test_kpi_value(kpis: pd.DataFrame, name: str) -> None:
     if isinstance(expected, tuple):
         num, den = expected
         assert (row["numerator"], row["denominator"]) == (num, den)
-        assert row["value"] == pytest.approx(num / den)
+        scale = 1000 if name.endswith("_per_1000_orders") else 1
+        assert row["value"] == pytest.approx(num / den * scale)
         if row["kind"] == "proportion":
             lo, hi = wilson(num, den)
             assert row["ci_low"] == pytest.approx(lo, abs=1e-9)
@@ -121,7 +130,8 @@ def test_kpi_value(kpis: pd.DataFrame, name: str) -> None:
 
 def test_ratio_kinds_follow_the_dictionary(kpis: pd.DataFrame) -> None:
     ratios = set(kpis.index[kpis["kind"] == "ratio"])
-    assert ratios == {"cpo", "cancel_cpo", "contacts_per_cancelled_order"}
+    assert ratios == {"cpo", "cancel_cpo", "contacts_per_cancelled_order",
+                      "escalations_per_1000_orders"}
 
 
 def test_empty_period_gives_nulls_and_zero_counts(tiny: dict) -> None:

@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from shopcx.data.contract import CANCEL_CONTACT_REASONS
 from shopcx.data.sources import Source, load_source
 from shopcx.errors import InputError
 from shopcx.params import market_code
@@ -33,6 +34,7 @@ __all__ = [
     "cancellation_facts",
     "cohort",
     "enrich_orders",
+    "escalation_facts",
     "order_facts",
     "parse_period",
     "period_contacts",
@@ -203,3 +205,32 @@ def _repeat_flags(source: Source, c: ir.Table, start: pd.Timestamp,
     j = mine.join(others, [mine.order_id == others.o2, others.t1 > mine.t0,
                            others.t1 <= mine.t0 + window])
     return j.select("contact_id").distinct().mutate(repeat=ibis.literal(True))
+
+
+def escalation_facts(source: Source, c: ir.Table, keep: list[str] | None = None
+                     ) -> ir.Table:
+    """E: the escalated contacts of ``c`` about an order, each with ``n_before``
+    (contacts about the same order strictly earlier, any market and time) and
+    ``hours_to_escalation`` (hours since the order's first cancellation-related
+    contact at or before it, the contact itself included; null when there is none).
+    ``keep`` names columns of ``c`` carried along (a segment or period)."""
+    keep = keep or []
+    e = c.filter(c.escalated, c.order_id.notnull()).select(
+        "contact_id", "order_id", "created_at", "reason", *keep)
+    allc = source.tables["contacts"]
+    prior = allc.filter(allc.order_id.notnull()).select(
+        o2="order_id", id2="contact_id", t2="created_at", r2="reason")
+    j = e.select("contact_id", "order_id", "created_at").join(
+        prior, [ibis._.order_id == prior.o2, prior.t2 <= ibis._.created_at,
+                prior.id2 != ibis._.contact_id])
+    per = j.group_by("contact_id").aggregate(
+        n_before=(j.t2 < j.created_at).sum(),
+        first_cancel=j.t2.min(where=j.r2.isin(CANCEL_CONTACT_REASONS)))
+    e = e.left_join(per, "contact_id").drop("contact_id_right")
+    own = ibis.ifelse(e.reason.isin(CANCEL_CONTACT_REASONS), e.created_at,
+                      ibis.null("timestamp"))
+    first = ibis.coalesce(ibis.least(e.first_cancel, own), e.first_cancel, own)
+    return e.mutate(
+        n_before=e.n_before.fill_null(0),
+        hours_to_escalation=(e.created_at.epoch_seconds() - first.epoch_seconds()) / 3600,
+    ).drop("first_cancel")

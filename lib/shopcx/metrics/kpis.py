@@ -37,6 +37,7 @@ from shopcx.metrics.facts import (
     cancellation_facts,
     cohort,
     enrich_orders,
+    escalation_facts,
     parse_period,
     period_contacts,
     period_feedback,
@@ -82,6 +83,7 @@ class Kpi:
     label: str = ""
     better: Literal["lower", "higher"] | None = None  # which way is good for customers
     definition: str = ""  # one sentence, shown in every readout's definitions section
+    scale: float = 1.0  # a rate's value is numerator / denominator * scale (per 1,000)
 
     @property
     def is_rate(self) -> bool:
@@ -130,6 +132,16 @@ def _kpis() -> tuple[Kpi, ...]:
         Kpi("repeat_contact_rate", "proportion", "n_repeat_contacts", "n_contacts_with_order",
             "Repeat contact rate (7 days)"),
         Kpi("escalation_rate", "proportion", "n_escalated", "n_contacts", "Escalation rate"),
+        Kpi("escalations_per_1000_orders", "ratio", "n_escalated", "n_orders",
+            "Escalations per 1,000 orders", scale=1000.0),
+        Kpi("cancel_escalation_rate", "proportion", "n_cancel_escalated", "n_cancel_contacts",
+            "Escalation rate of cancellation contacts"),
+        Kpi("escalated_csat_mean", "mean", "escalated_csat_mean",
+            label="CSAT of escalated contacts"),
+        Kpi("contacts_before_escalation", "mean", "contacts_before_escalation",
+            label="Contacts before escalation"),
+        Kpi("median_hours_to_escalation", "quantile", "median_hours_to_escalation",
+            label="Median hours from first cancellation contact to escalation"),
         Kpi("bot_contact_share", "proportion", "n_bot", "n_contacts", "Bot contact share"),
         Kpi("mean_handle_minutes", "mean", "mean_handle_minutes", label="Mean handle minutes"),
         Kpi("csat_mean", "mean", "csat_mean", label="CSAT mean"),
@@ -184,6 +196,15 @@ def _definition(name: str) -> str:
         "repeat_contact_rate": "contacts followed by another contact on the same order within "
                                "7 days / contacts about an order",
         "escalation_rate": "escalated contacts / contacts",
+        "escalations_per_1000_orders": "escalated contacts in the period / orders in the "
+                                       "period, times 1,000",
+        "cancel_escalation_rate": "escalated cancellation-related contacts / "
+                                  "cancellation-related contacts",
+        "escalated_csat_mean": "mean satisfaction score (1-5) of escalated contacts",
+        "contacts_before_escalation": "mean number of earlier contacts about the same order, "
+                                      "per escalated contact about an order",
+        "median_hours_to_escalation": "median hours from the order's first "
+                                      "cancellation-related contact to the escalated contact",
         "bot_contact_share": "contacts handled by the bot / contacts",
         "mean_handle_minutes": "mean agent handle time in minutes",
         "csat_mean": "mean post-contact satisfaction score (1-5)",
@@ -197,9 +218,10 @@ def _definition(name: str) -> str:
 
 _HIGHER_IS_BETTER = ("orders", "gmv_usd", "paid_rate", "shipped_rate", "delivered_rate",
                      "cancel_request_success_rate", "csat_mean", "csat_satisfied_share",
-                     "feedback_mean_rating")
+                     "feedback_mean_rating", "escalated_csat_mean")
 _NEUTRAL = ("buyer_cancel_requests", "cancel_withdrawal_rate", "auto_resolved_share",
-            "bot_contact_share", "mean_handle_minutes", "csat_response_rate", "feedback")
+            "bot_contact_share", "mean_handle_minutes", "csat_response_rate", "feedback",
+            "median_hours_to_escalation")
 
 
 def _better(name: str) -> Literal["lower", "higher"] | None:
@@ -276,12 +298,19 @@ def _contact_aggregates(c: ir.Table, by: str | None,
         n_contacts_with_order=c.order_id.notnull().sum(),
         n_repeat_contacts=c.repeat.sum(),
         n_escalated=c.escalated.sum(),
+        n_cancel_escalated=(c.escalated & c.reason.isin(CANCEL_CONTACT_REASONS)).sum(),
+        escalated_csat_mean=c.csat.mean(where=c.escalated),
         n_bot=(c.channel == "bot").sum(),
         mean_handle_minutes=(c.handle_time_s / 60).mean(),
         csat_mean=c.csat.mean(),
         n_csat=c.csat.notnull().sum(),
         n_csat_satisfied=(c.csat >= 4).sum(),
     )
+
+
+def _escalation_aggregates(e: ir.Table, by: str | None) -> ir.Table:
+    return _group(e, by, contacts_before_escalation=e.n_before.mean(),
+                  median_hours_to_escalation=e.hours_to_escalation.quantile(0.5))
 
 
 def _feedback_aggregates(fb: ir.Table, by: str | None) -> ir.Table:
@@ -376,6 +405,7 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
         _contact_aggregates(c, by, cuts),
         _feedback_aggregates(fb, by),
         _group(coc, by, n_cancelled_order_contacts=coc.count()),
+        _escalation_aggregates(escalation_facts(source, c, [by] if by else []), by),
     ]
     if not by:  # one row each: a single statement (one plan, one round trip)
         one = parts[0]
@@ -490,7 +520,8 @@ def _kpi_table(agg: pd.DataFrame, maturity: Maturity | None = None) -> pd.DataFr
                 row["value"] = _number(a[k.numerator])
             else:
                 num, den = _count(a[k.numerator]), _count(a[k.denominator])
-                row.update(numerator=num, denominator=den, value=num / den if den else None)
+                row.update(numerator=num, denominator=den,
+                           value=num / den * k.scale if den else None)
             rows.append(row)
     out = pd.DataFrame(rows, columns=["kpi", "kind", "label", "value", "numerator",
                                       "denominator",

@@ -44,7 +44,9 @@ DEFAULT_WINDOWS = {"fulfillment": 14, "cancellations": 14, "contacts": 7}
 """Days, per group, when no ``params/maturity.yaml`` says otherwise."""
 
 _CONTACT_KPIS = ("repeat_contact_rate", "escalation_rate", "csat_mean", "csat_response_rate",
-                 "csat_satisfied_share")
+                 "csat_satisfied_share", "escalations_per_1000_orders",
+                 "cancel_escalation_rate", "escalated_csat_mean", "contacts_before_escalation",
+                 "median_hours_to_escalation")
 _AT_ONCE = ("orders", "gmv_usd", "contacts", "cpo", "cancel_cpo", "bot_contact_share",
             "mean_handle_minutes", "feedback", "feedback_mean_rating",
             "feedback_negative_share")
