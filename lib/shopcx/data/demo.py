@@ -130,8 +130,17 @@ and the request's status shows in the app, so 80% of the contacts asking how to
 cancel (reason ``cancel_request`` raised before or with the request) and 50% of
 those chasing a request's status (``cancel_status``) are never made. Nothing
 else changes: requests, their outcomes and cancellations are drawn as before."""
+REJECTING = {"market": "VN", "start": "2026-11-10", "sellers": 5, "approve_share": 0.1,
+             "contact_share": 0.85, "escalation_share": 0.45}
+"""From 10 November VN's five largest sellers refuse buyers' cancel requests: they approve
+10% of the requests they answer (others: 74%) while the order awaits shipment, and reject
+in-transit requests the platform does not decide; 85% of those refused buyers come back
+(several contacts), and 45% of those contacts are escalated."""
+REFUSERS = {REJECTING["market"]: list(range(REJECTING["sellers"]))}
+"""Seller numbers of the rejecting-sellers story per market (the largest sellers)."""
 STORIES = {"carrier_incident": INCIDENT, "auto_approve_policy": POLICY, "mega_sale": MEGA_SALE,
-           "new_complaint": NEW_COMPLAINT, "experiment": EXPERIMENT}
+           "new_complaint": NEW_COMPLAINT, "experiment": EXPERIMENT,
+           "rejecting_sellers": REJECTING}
 TABLE_NAMES = ("orders", "cancellations", "contacts", "feedback", "assignments")
 
 
@@ -148,6 +157,13 @@ def _pick(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.nda
 def chronic_sellers(code: str, pool: int) -> list[str]:
     """The demo's chronic seller-fault sellers of a market (three per market)."""
     return [f"S{code}{i:06d}" for i in (pool // 12, pool // 7, pool // 4)]
+
+
+def rejecting_sellers(code: str) -> list[str]:
+    """The sellers of the rejecting-sellers story: the market's largest (none elsewhere)."""
+    if code != REJECTING["market"]:
+        return []
+    return [f"S{code}{i:06d}" for i in range(REJECTING["sellers"])]
 
 
 @dataclass
@@ -225,6 +241,16 @@ class _Contacts:
         return {k: np.concatenate([p[k] for p in self.parts]) for k in keys}
 
 
+def _refused_contacts(story: np.random.Generator, contacts: _Contacts, idx: np.ndarray,
+                      refused_at: np.ndarray) -> None:
+    """Buyers refused by a rejecting seller come back, angry (mood 3: escalations)."""
+    j = story.random(len(idx)) < REJECTING["contact_share"]
+    ri, rt = _repeat(story, idx[j], refused_at[j] + story.uniform(0.5, 6, int(j.sum())) * HOUR,
+                     0.55, 20)
+    contacts.add(ri, rt, np.where(story.random(len(ri)) < .5, "cancel_status",
+                                  "cancel_request"), 3)
+
+
 def _repeat(rng: np.random.Generator, idx: np.ndarray, start: np.ndarray, p_more: float,
             gap_h: float) -> tuple[np.ndarray, np.ndarray]:
     """Each event repeated 1 + Geometric times, spaced by exponential gaps."""
@@ -256,7 +282,7 @@ RATINGS = {  # topic -> probabilities of ratings 1..5
     "agent_helpful": (0, .02, .08, .30, .60),
 }
 CSAT_BY_MOOD = {0: (.02, .03, .08, .30, .57), 1: (.05, .06, .15, .36, .38),
-                2: (.40, .28, .17, .10, .05)}
+                2: (.40, .28, .17, .10, .05), 3: (.62, .22, .10, .04, .02)}
 _PII = ("Email me at {f}.{l}{n}@gmail.com", "call me on +62 812 3456 {n4}",
         "my number is 0917-555-{n4}", "(reach me: +44 7700 900{n3})", "contact {f}{n}@yahoo.co.id",
         "WhatsApp +66 81 234 {n4}", "phone (415) 555-{n4}")
@@ -455,6 +481,11 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
     withdraw = rng.random(m) < .06
     answer = response < timer
     approve = rng.random(m) < np.where(chronic[i], .5, .74)
+    # the rejecting-sellers story draws from its own generator: other markets are untouched
+    story = np.random.default_rng([order_offset, 17])
+    refusing = np.isin(seller[i], REFUSERS.get(code, [])) & (
+        t_req >= _epoch(REJECTING["start"]))
+    approve = np.where(refusing, story.random(m) < REJECTING["approve_share"], approve)
     outcome = np.where(withdraw, "withdrawn", np.where(
         answer, np.where(approve, "approved", "rejected"), "approved"))
     resolved = np.where(withdraw, t_req + rng.exponential(3 * HOUR, m), np.where(
@@ -482,6 +513,8 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
     j = (outcome == "rejected") & (rng.random(m) < .55)
     ri, rt = _repeat(rng, i[j], resolved[j], 0.5, 36)
     contacts.add(ri, rt, np.where(rng.random(len(ri)) < .5, "cancel_status", "cancel_request"), 2)
+    _refused_contacts(story, contacts, i[refusing & (outcome == "rejected")],
+                      resolved[refusing & (outcome == "rejected")])
 
     shipped = np.where(alive & ~cancelled_b, ship_at, np.nan)
 
@@ -514,6 +547,9 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
     u = rng.random(m)
     outcome = np.where(by_platform | (u < p_ok), "approved",
                        np.where(u < p_ok + .1, "withdrawn", "rejected"))
+    refusing = ~by_platform & np.isin(seller[i], REFUSERS.get(code, [])) & (
+        t_req >= _epoch(REJECTING["start"])) & (outcome == "approved") & ~lost[i]
+    outcome = np.where(refusing, "rejected", outcome)
     resolved = t_req + np.where(by_platform, rng.uniform(300, 3600, m),
                                 rng.exponential(20 * HOUR, m))
     deliver_at = shipped[i] + transit[i]
@@ -530,6 +566,7 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
     k = ~by_platform & (outcome == "rejected") & (rng.random(m) < .55)
     ri, rt = _repeat(rng, i[k], resolved[k], 0.45, 30)
     contacts.add(ri, rt, "cancel_status", 2)
+    _refused_contacts(story, contacts, i[refusing], resolved[refusing])
     approved_c = np.zeros(n, dtype=bool)
     approved_c[i[outcome == "approved"]] = True
     rejected_c = np.zeros(n, dtype=bool)
@@ -607,6 +644,9 @@ def _market_month(profile: MarketProfile, pools: _Pools, day_starts: np.ndarray,
                        [rng.lognormal(np.log(540), .5, nc), rng.lognormal(np.log(360), .6, nc),
                         rng.lognormal(np.log(480), .5, nc)], np.nan)
     escalated = rng.random(nc) < (.03 + .12 * (c_mood == 2) + .05 * (channel_c == "phone"))
+    angry = c_mood == 3  # refused by a rejecting seller: its own generator
+    escalated = np.where(angry, np.random.default_rng([contact_offset, 18]).random(nc)
+                         < REJECTING["escalation_share"], escalated)
     answered = rng.random(nc) < np.where(channel_c == "bot", .2, .32)
     csat = np.zeros(nc, dtype=np.int64)
     for mood, probs in CSAT_BY_MOOD.items():

@@ -38,6 +38,7 @@ from scipy import stats
 
 from shopcx.errors import InputError
 from shopcx.metrics.kpis import KPI_BY_NAME, unit_aggregates, unit_measure
+from shopcx.metrics.stats import benjamini_hochberg as bh_correction
 
 __all__ = [
     "EXPERIMENT_GUARDRAILS",
@@ -195,17 +196,9 @@ def sample_ratio(counts: dict[str, int], split: dict[str, float] | None = None
 
 
 def benjamini_hochberg(p: list[float]) -> list[float]:
-    """Benjamini-Hochberg adjusted p-values (NaN kept as NaN)."""
-    arr = np.asarray(p, float)
-    ok = np.flatnonzero(np.isfinite(arr))
-    out = np.full(len(arr), np.nan)
-    if len(ok):
-        order = ok[np.argsort(arr[ok], kind="stable")]
-        k = len(order)
-        adj = arr[order] * k / np.arange(1, k + 1)
-        adj = np.minimum.accumulate(adj[::-1])[::-1]
-        out[order] = np.minimum(adj, 1.0)
-    return out.tolist()
+    """Benjamini-Hochberg adjusted p-values (NaN kept as NaN), from
+    :func:`shopcx.metrics.stats.benjamini_hochberg`."""
+    return bh_correction(p)[1].tolist()
 
 
 # --------------------------------------------------------------------------- on a source

@@ -1,0 +1,85 @@
+"""Escalations: the path to each one and the sellers behind them, by hand on the tiny
+fixture (tests/conftest.py), and the planted VN story on the demo generator.
+
+US, October 2026: the escalated contacts are C2 (order O1, 8 Oct 13:00) and C5 (order
+O3, 4 Oct 01:00).
+- C2: O1's latest buyer request before it is R2 (5 Oct 00:00), rejected at 10:00 ->
+  "request rejected"; O1 placed 1 Oct 00:00, first request R1 at 12:00 (12 h); R2
+  decided in 10 h; 75 h from the decision to C2; 181 h from the order; C1 before it.
+- C5: O3's latest request before it is R4 (4 Oct 00:00), approved only at 12:00, so
+  still pending when C5 came an hour later -> "request pending" (the order counts as
+  cancelled from R4's request, but the path is the journey as it stood then); O3
+  placed 3 Oct 00:00, first request R3 at 00:30 (0.5 h); 25 h from the order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from shopcx.data.demo import generate_demo_data, rejecting_sellers
+from shopcx.data.sources import load_source
+from shopcx.metrics.escalations import PATHS, escalation_paths, seller_escalations
+
+from .conftest import PERIOD
+
+
+def test_paths_by_hand(tiny: dict) -> None:
+    t = escalation_paths(tiny, "US", *PERIOD).set_index("path")
+    assert list(t.index[:2]) == ["request rejected", "request pending"]  # tie: list order
+    assert set(t.index) == set(PATHS)
+    assert t["escalations"].to_dict() == {p: int(p in ("request rejected", "request pending"))
+                                          for p in PATHS}
+    assert t.loc["request rejected", "share"] == 0.5
+    rejected = t.loc["request rejected"]
+    assert (rejected["hours_order_to_request"], rejected["hours_request_to_outcome"],
+            rejected["hours_outcome_to_escalation"], rejected["hours_order_to_escalation"],
+            rejected["contacts_before"]) == (12.0, 10.0, 75.0, 181.0, 1.0)
+    assert math.isnan(rejected["csat"])
+    pending = t.loc["request pending"]
+    assert (pending["hours_order_to_request"], pending["hours_order_to_escalation"],
+            pending["contacts_before"], pending["csat"]) == (0.5, 25.0, 0.0, 1.0)
+    assert math.isnan(pending["hours_request_to_outcome"])
+    # C5 waited exactly one hour: with a one-hour timer it is past it (boundary included)
+    short = escalation_paths(tiny, "US", *PERIOD, timer_hours=1).set_index("path")
+    assert short.loc["request pending past its timer", "escalations"] == 1
+    assert short.loc["request pending", "escalations"] == 0
+    # an empty period: every path, no escalations
+    empty = escalation_paths(tiny, "US", "2027-01-01", "2027-02-01")
+    assert empty["escalations"].sum() == 0 and len(empty) == len(PATHS)
+
+
+def test_sellers_by_hand(tiny: dict) -> None:
+    # cohort orders by seller: S1 O1 O2, S2 O3 O4, S3 O5 O9; escalations C2 (O1), C5 (O3):
+    # market 2 per 6 orders = 333.3 per 1,000; S1 and S2 one each (500), S3 none
+    t = seller_escalations(tiny, "US", *PERIOD, min_orders=1)
+    assert list(t["seller_id"]) == ["S1", "S2", "S3"]
+    s1 = t.iloc[0]
+    assert (s1["orders"], s1["escalations"], s1["per_1000"]) == (2, 1, 500.0)
+    assert s1["market_per_1000"] == pytest.approx(1000 / 3)
+    assert s1["excess"] == pytest.approx(1 - 2 / 3)
+    assert s1["p_value"] == pytest.approx(1 - math.exp(-2 / 3))  # P(X >= 1), mean 2/3
+    assert s1["ci_low"] == pytest.approx(12.66, abs=0.01)    # exact Poisson, x = 1, n = 2
+    assert s1["ci_high"] == pytest.approx(2785.8, abs=0.1)
+    assert not t["above_market"].any()
+    assert seller_escalations(tiny, "US", *PERIOD, min_orders=3).empty
+
+
+def test_planted_vn_sellers_lead_the_escalations(tmp_path) -> None:
+    """VN's five largest sellers refuse cancel requests from 10 November (demo story):
+    November's escalations come first from rejected requests, and those sellers lead
+    the excess escalations; October has neither."""
+    generate_demo_data(tmp_path / "d", orders=120_000, months=2, markets=["VN", "TH"])
+    src = load_source(tmp_path / "d")
+    nov = escalation_paths(src, "VN", "2026-11-01", "2026-12-01")
+    oct_ = escalation_paths(src, "VN", "2026-10-01", "2026-11-01")
+    assert nov["path"].iloc[0] == "request rejected"
+    assert oct_["path"].iloc[0] != "request rejected"
+    top = seller_escalations(src, "VN", "2026-11-01", "2026-12-01")
+    group = set(rejecting_sellers("VN"))
+    assert set(top["seller_id"].head(3)) <= group
+    assert top[top["seller_id"].isin(group)]["above_market"].sum() >= 3
+    before = seller_escalations(src, "VN", "2026-10-01", "2026-11-01")
+    assert not before[before["seller_id"].isin(group)]["above_market"].any()
+    assert rejecting_sellers("TH") == []
