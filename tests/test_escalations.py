@@ -83,3 +83,48 @@ def test_planted_vn_sellers_lead_the_escalations(tmp_path) -> None:
     before = seller_escalations(src, "VN", "2026-10-01", "2026-11-01")
     assert not before[before["seller_id"].isin(group)]["above_market"].any()
     assert rejecting_sellers("TH") == []
+
+
+def test_request_outcome_by_hand(tiny: dict) -> None:
+    from shopcx.metrics.facts import order_facts
+    from shopcx.rootcause.drivers import with_request_outcome
+
+    src = load_source(tiny)
+    t = src.execute(with_request_outcome(src, order_facts(src, "US", *PERIOD)).select(
+        "order_id", "request_outcome"))
+    # the buyer's latest request: O1 R2 rejected, O2 R8 pending (R7 is the system's),
+    # O3 R4 approved, O5 R9 withdrawn; O4 (seller and system rows) and O9 none
+    assert dict(zip(t["order_id"], t["request_outcome"], strict=True)) == {
+        "O1": "rejected", "O2": "pending", "O3": "approved", "O4": "no request",
+        "O5": "withdrawn", "O9": "no request"}
+
+
+def test_explain_escalations_by_hand(tiny: dict) -> None:
+    from shopcx.rootcause.drivers import explain
+
+    # September: O8 only, no escalation (C11 is about O2 and not escalated) -> 0;
+    # October: C2 (O1) and C5 (O3) over 6 orders -> 333.3 per 1,000 (escalations about
+    # orders of the cohort: here all of them)
+    r = explain(tiny, "US", "escalations_per_1000_orders", ("2026-09-01", "2026-10-01"),
+                PERIOD, dimensions=("seller_id", "request_outcome"), combinations=False)
+    assert r["baseline"]["value"] == 0 and r["current"]["value"] == pytest.approx(1000 / 3)
+    assert r["change"] == pytest.approx(1000 / 3)
+    seg = r["all_segments"]
+    for dim in ("seller_id", "request_outcome"):  # contributions add up, in per-1,000 units
+        assert seg[seg["dimension"] == dim]["contribution"].sum() == pytest.approx(1000 / 3)
+    s1 = seg[(seg["dimension"] == "seller_id") & (seg["key"] == "S1")].iloc[0]
+    assert s1["current_value"] == pytest.approx(500.0)  # 1 escalation over O1 O2
+    # the escalation rate of cancellation contacts: units are contacts; September C11
+    # (0 of 1), October C1 C2 C3 C4 C5 C9 C12 (C2 and C5 escalated: 2 of 7)
+    c = explain(tiny, "US", "cancel_escalation_rate", ("2026-09-01", "2026-10-01"), PERIOD,
+                combinations=False)
+    assert c["current"]["value"] == pytest.approx(2 / 7) and c["baseline"]["value"] == 0
+    used = {p["dimension"]: p["used"] for p in c["dimensions"]}
+    assert used["channel"] and used["reason"] and used["seller_id"]
+    chat = c["all_segments"]
+    chat = chat[(chat["dimension"] == "channel") & (chat["key"] == "chat")].iloc[0]
+    assert chat["current_value"] == pytest.approx(1 / 3)  # C1 C2 C9: C2 escalated
+    assert set(c["breakdown_table"]["key"]) <= {"rejected", "approved", "pending",
+                                                 "withdrawn", "no request"}
+    with pytest.raises(Exception, match="cannot be explained"):
+        explain(tiny, "US", "escalation_rate", ("2026-09-01", "2026-10-01"), PERIOD)

@@ -97,3 +97,31 @@ def test_explain_on_spark_equals_duckdb(spark_source) -> None:
     for col in ("contribution", "rate_effect", "mix_effect"):
         assert spark[col].to_numpy() == pytest.approx(duck[col].to_numpy(), abs=1e-12,
                                                       nan_ok=True)  # outside scope: n/a
+
+
+@pytest.mark.parametrize("metric", ["escalations_per_1000_orders", "cancel_escalation_rate"])
+def test_escalation_explain_and_paths_on_spark_equal_duckdb(spark_source, metric) -> None:
+    from shopcx.metrics.escalations import escalation_paths, seller_escalations
+
+    args = ("US", metric, ("2026-09-01", "2026-10-01"), PERIOD)
+    spark = explain(spark_source, *args, top=0, combinations=False)
+    duck = explain(tiny_tables(), *args, top=0, combinations=False)
+    assert spark["current"]["value"] == pytest.approx(duck["current"]["value"])
+    key = ["dimension", "key"]
+    s = spark["all_segments"].sort_values(key, ignore_index=True)
+    d = duck["all_segments"].sort_values(key, ignore_index=True)
+    assert s[key].equals(d[key])
+    assert s["contribution"].to_numpy() == pytest.approx(d["contribution"].to_numpy(),
+                                                         abs=1e-9, nan_ok=True)
+    if metric == "cancel_escalation_rate":
+        return
+    sp = escalation_paths(spark_source, "US", *PERIOD)
+    dp = escalation_paths(tiny_tables(), "US", *PERIOD)
+    assert sp["path"].tolist() == dp["path"].tolist()
+    assert sp["escalations"].tolist() == dp["escalations"].tolist()
+    for col in ("hours_order_to_request", "hours_order_to_escalation", "contacts_before"):
+        assert sp[col].to_numpy() == pytest.approx(dp[col].to_numpy(), nan_ok=True)
+    ss = seller_escalations(spark_source, "US", *PERIOD, min_orders=1)
+    ds = seller_escalations(tiny_tables(), "US", *PERIOD, min_orders=1)
+    assert ss[["seller_id", "orders", "escalations"]].equals(
+        ds[["seller_id", "orders", "escalations"]])

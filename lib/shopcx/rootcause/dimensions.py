@@ -80,6 +80,11 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
         reached_request=lambda t: t.stage.isin(("in_transit", "delivered")),
         before=("unpaid", "awaiting_shipment")),
     Dimension("seller_id"),
+    Dimension("request_outcome",
+              nulls="never null for orders: an order without a buyer cancel request is "
+                    "'no request'; unknown for a contact without an order"),
+    Dimension("channel", nulls="never null"),
+    Dimension("reason", nulls="never null"),
     Dimension("buyer_segment",
               nulls="never null: a buyer without earlier orders in the window is new"),
 )}

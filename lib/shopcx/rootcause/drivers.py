@@ -121,11 +121,15 @@ from shopcx.rootcause.dimensions import (
 )
 
 __all__ = ["EXPLAINABLE", "MIN_EVENTS", "MIN_SURPRISE", "MIN_UNITS", "decompose", "explain",
-           "explain_to_dict"]
+           "explain_to_dict", "with_request_outcome"]
 
 ORDER_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier",
                     "seller_id", "buyer_segment")
 CANCEL_DIMENSIONS = ("cancel_reason", "cancel_stage")
+CONTACT_DIMENSIONS = ("channel", "reason")
+"""Dimensions of a contact (metrics over contacts only)."""
+JOURNEY_DIMENSIONS = ("request_outcome",)
+"""The order's journey: the outcome of the buyer's latest cancel request, or none."""
 
 MIN_UNITS = 30
 """Units (orders or requests) a segment needs over both periods to be tested."""
@@ -139,12 +143,16 @@ OUTSIDE = "(outside scope)"
 
 @dataclass(frozen=True)
 class _Metric:
-    unit: str  # "orders" or "requests"
+    unit: str  # "orders", "requests" or "contacts"
     flag: Any  # function of the unit table -> boolean (or count) column
     unit_filter: Any = None
     kind: str = "proportion"  # or "ratio": a count per unit (Poisson variance)
-    contacts: tuple[str, ...] | None = None  # contact reasons counted per order
+    contacts: tuple[str, ...] | None = None  # contact reasons counted per order (or the
+    #                                          contacts that are the units); () = all
     stages: tuple[str, ...] | None = None  # the cancel stages its events happen at
+    escalated: bool = False  # count escalated contacts only
+    scale: float = 1.0  # values and contributions in the dictionary's unit (per 1,000)
+    dimensions: tuple[str, ...] = ORDER_DIMENSIONS  # searched by default
 
 
 def _metrics() -> dict[str, _Metric]:
@@ -158,6 +166,13 @@ def _metrics() -> dict[str, _Metric]:
     m["cpo"] = _Metric("orders", lambda t: t._contacts, kind="ratio", contacts=())
     m["cancel_cpo"] = _Metric("orders", lambda t: t._contacts, kind="ratio",
                               contacts=CANCEL_CONTACT_REASONS)
+    m["escalations_per_1000_orders"] = _Metric(
+        "orders", lambda t: t._contacts, kind="ratio", contacts=(), escalated=True,
+        scale=1000.0, dimensions=(*ORDER_DIMENSIONS, *JOURNEY_DIMENSIONS))
+    m["cancel_escalation_rate"] = _Metric(
+        "contacts", lambda t: t.escalated, contacts=CANCEL_CONTACT_REASONS,
+        dimensions=(*CONTACT_DIMENSIONS, *JOURNEY_DIMENSIONS,
+                    *(d for d in ORDER_DIMENSIONS if d not in ("carrier", "buyer_segment"))))
     for i in INITIATORS:
         m[f"cancellation_rate_{i}"] = _Metric(
             "orders", lambda t, i=i: (t.cancel_initiator == i).fill_null(False))
@@ -295,7 +310,7 @@ def _mix_variance(t: pd.DataFrame, kind: str, centre: float) -> np.ndarray:
 
 
 def _units(source: Any, metric: str, market: str, start: Any, end: Any,
-           lookback: int | None) -> ibis.Table:
+           lookback: int | None, outcome: bool = False) -> ibis.Table:
     spec = EXPLAINABLE[metric]
     p = parse_period(start, end)
 
@@ -306,12 +321,18 @@ def _units(source: Any, metric: str, market: str, start: Any, end: Any,
         return with_buyer_segment(source, facts, market, p.start, lookback)
 
     # shared by every metric explained for this period
+    if spec.unit == "contacts":
+        return _contact_units(source, spec, market, p.start, p.end)
     facts = source.kept(("segmented-order-facts", market.upper(), p.start, p.end, lookback),
                         build)
+    if outcome:  # the journey dimension: one more pass over the requests
+        facts = with_request_outcome(source, facts)
     if spec.contacts is not None:  # contacts of the period about each order
         c = period_contacts(source, market, start, end)
         if spec.contacts:
             c = c.filter(c.reason.isin(spec.contacts))
+        if spec.escalated:
+            c = c.filter(c.escalated)
         per = c.group_by("order_id").aggregate(_contacts=c.count())
         facts = facts.left_join(per, "order_id").drop("order_id_right")
         facts = facts.mutate(_contacts=facts._contacts.fill_null(0))
@@ -321,6 +342,38 @@ def _units(source: Any, metric: str, market: str, start: Any, end: Any,
         units = r.select("request_id", "order_id", "outcome", "stage").join(dims, "order_id")
     else:
         units = facts
+    if spec.unit_filter is not None:
+        units = units.filter(spec.unit_filter(units))
+    return units.mutate(_flag=spec.flag(units))
+
+
+def with_request_outcome(source: Any, orders: ibis.Table) -> ibis.Table:
+    """``orders`` with ``request_outcome``: the outcome of the buyer's latest cancel
+    request on the order (approved, rejected, pending, withdrawn), or ``no request``."""
+    r = request_facts(source, orders)
+    r = r.mutate(_rank=ibis.row_number().over(
+        group_by=r.order_id, order_by=[ibis.desc(r.requested_at), ibis.desc(r.request_id)]))
+    last = r.filter(r._rank == 0).select("order_id", request_outcome="outcome")
+    out = orders.left_join(last, "order_id").drop("order_id_right")
+    return out.mutate(request_outcome=out.request_outcome.fill_null("no request"))
+
+
+def _contact_units(source: Any, spec: _Metric, market: str, start: Any, end: Any
+                   ) -> ibis.Table:
+    """The period's contacts (of the metric's reasons) with their order's dimensions
+    (any order, whenever placed; null for contacts without one) and journey."""
+    c = period_contacts(source, market, start, end)
+    if spec.contacts:
+        c = c.filter(c.reason.isin(spec.contacts))
+    order_dims = [d for d in spec.dimensions if d in ORDER_DIMENSIONS]
+    o = source.tables["orders"]
+    mine = o.filter(o.order_id.isin(c.order_id))
+    o = with_request_outcome(source, mine).select("order_id", *order_dims,
+                                                  "request_outcome")
+    units = c.select("contact_id", "order_id", "escalated", *CONTACT_DIMENSIONS).left_join(
+        o, "order_id").drop("order_id_right")
+    units = units.mutate(request_outcome=ibis.ifelse(
+        units.order_id.isnull(), ibis.null("string"), units.request_outcome))
     if spec.unit_filter is not None:
         units = units.filter(spec.unit_filter(units))
     return units.mutate(_flag=spec.flag(units))
@@ -761,13 +814,19 @@ def _plan(source: Any, market: str, metric: str, baseline_start: Any,
         dim = DIMENSIONS.get(name)
         row: dict[str, Any] = {"dimension": name, "scope": "all units", "nulls": "unknown",
                                "used": True, "reason": None}
-        if dim is not None:
+        if name in CONTACT_DIMENSIONS and spec.unit != "contacts":
+            row["used"], row["reason"] = False, f"{name} describes contacts, not {spec.unit}"
+        elif name in JOURNEY_DIMENSIONS and spec.unit == "requests":
+            row["used"], row["reason"] = False, "the requests' outcome is what is measured"
+        elif spec.unit == "contacts" and name in ("buyer_segment", "carrier", *CANCEL_DIMENSIONS):
+            row["used"], row["reason"] = False, f"{name} is not set on contacts"
+        elif dim is not None:
             row["scope"], row["nulls"] = dim.scope or f"all {spec.unit}", dim.nulls
             if not dim.applies_to(spec.stages):
                 row["used"] = False
                 row["reason"] = (f"{name} is set at hand-over and every {metric} event "
                                  "happens before it")
-        if name == "buyer_segment":
+        if name == "buyer_segment" and row["used"]:
             lookback, why = segment_window(first_order(source, market), baseline_start,
                                            LOOKBACK_DAYS)
             row["reason"], row["used"] = why, lookback is not None
@@ -827,11 +886,16 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     spec = EXPLAINABLE[metric]
     kind = spec.kind
     b, c = parse_period(*baseline), parse_period(*current)
-    plan, lookback = _plan(source, market, metric, b.start, tuple(dimensions or ORDER_DIMENSIONS))
+    plan, lookback = _plan(source, market, metric, b.start,
+                           tuple(dimensions or spec.dimensions))
     dims = tuple(p["dimension"] for p in plan if p["used"])
     scoped = {d: DIMENSIONS[d] for d in dims if d in DIMENSIONS and DIMENSIONS[d].scope}
     what = CANCEL_DIMENSIONS if dimensions is None and metric.startswith(
         ("cancellation_rate", "cancel_exit", "seller_fault")) else ()
+    if dimensions is None and spec.escalated or spec.unit == "contacts":
+        # the journey says how escalations came about, not who or where: a breakdown
+        what = tuple(d for d in dims if d in JOURNEY_DIMENSIONS)
+        dims = tuple(d for d in dims if d not in JOURNEY_DIMENSIONS)
     cols = dims + what
     pairs_wanted = [(a, bdim) for i, a in enumerate(dims) for bdim in dims[i + 1:]
                     if not (a in scoped and bdim in scoped)] if combinations else []
@@ -846,7 +910,8 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     aged = source.at(matured["baseline_as_of"]) if matured["same_age"] else source
     for period, p in (("baseline", b), ("current", c)):
         src = aged if period == "baseline" else source
-        units = _units(src, metric, market, p.start, p.end, lookback)
+        units = _units(src, metric, market, p.start, p.end, lookback,
+                       "request_outcome" in cols)
         units = units.mutate(**{_scope_column(n): d.in_scope(units, spec.unit)
                                 for n, d in scoped.items()})
         units = units.select(*cols, "_flag", *(_scope_column(n) for n in scoped))
@@ -913,6 +978,14 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
                                    for k, n in (("baseline", n0), ("current", n1))]
             mine = table[(table["dimension"] == p["dimension"]) & (table["key"] != OUTSIDE)]
             p["explained"] = float(mine["contribution"].sum())
+    if spec.scale != 1.0:  # per 1,000 orders: values and contributions in that unit
+        values = {k: None if v is None else v * spec.scale for k, v in values.items()}
+        change = None if change is None else change * spec.scale
+        segments, combos, drivers, breakdown, table = (
+            _rescaled(t, spec.scale) for t in (segments, combos, drivers, breakdown, table))
+        for p in plan:
+            if "explained" in p:
+                p["explained"] *= spec.scale
     return {"metric": metric, "market": market,
             "baseline": {"start": f"{b.start:%Y-%m-%d}", "end": f"{b.end:%Y-%m-%d}",
                          "value": values["baseline"]},
@@ -923,6 +996,19 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
             "all_segments": pd.concat([segments, table[is_what]], ignore_index=True),
             "combinations_table": combos, "dimensions": plan, "maturity": matured,
             "min_support": {"units": MIN_UNITS, "events": MIN_EVENTS}}
+
+
+_VALUES = (*_SCALED, "baseline_value", "current_value")
+
+
+def _rescaled(table: pd.DataFrame, scale: float) -> pd.DataFrame:
+    """A result table with its rates and contributions multiplied by ``scale``."""
+    if table is None or table.empty:
+        return table
+    out = table.copy()
+    cols = [c for c in _VALUES if c in out.columns]
+    out[cols] = out[cols].astype(float) * scale
+    return out
 
 
 def _outside(scope: _Frame, everything: _Frame, rest_of_change: float,
