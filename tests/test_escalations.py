@@ -15,6 +15,7 @@ O3, 4 Oct 01:00).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -66,12 +67,18 @@ def test_sellers_by_hand(tiny: dict) -> None:
     assert seller_escalations(tiny, "US", *PERIOD, min_orders=3).empty
 
 
-def test_planted_vn_sellers_lead_the_escalations(tmp_path) -> None:
+@pytest.fixture(scope="module")
+def vn_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("esc") / "d"
+    generate_demo_data(out, orders=120_000, months=2, markets=["VN", "TH"])
+    return out
+
+
+def test_planted_vn_sellers_lead_the_escalations(vn_demo: Path) -> None:
     """VN's five largest sellers refuse cancel requests from 10 November (demo story):
     November's escalations come first from rejected requests, and those sellers lead
     the excess escalations; October has neither."""
-    generate_demo_data(tmp_path / "d", orders=120_000, months=2, markets=["VN", "TH"])
-    src = load_source(tmp_path / "d")
+    src = load_source(vn_demo)
     nov = escalation_paths(src, "VN", "2026-11-01", "2026-12-01")
     oct_ = escalation_paths(src, "VN", "2026-10-01", "2026-11-01")
     assert nov["path"].iloc[0] == "request rejected"
@@ -128,3 +135,25 @@ def test_explain_escalations_by_hand(tiny: dict) -> None:
                                                  "withdrawn", "no request"}
     with pytest.raises(Exception, match="cannot be explained"):
         explain(tiny, "US", "escalation_rate", ("2026-09-01", "2026-10-01"), PERIOD)
+
+
+def test_escalations_readout_tells_the_vn_story(vn_demo: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from shopcx.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", "--data", str(vn_demo), "--markets", "VN", "--start", "2026-11-01",
+                 "--end", "2026-12-01", "--notebooks", "escalations", "--changes", "none",
+                 "--out", str(out), "--no-progress"]) == 0, capsys.readouterr().err
+    page = (out / "VN" / "escalations.html").read_text()
+    assert "Traceback" not in page
+    paths = page.index("How customers got there")
+    assert page.index("request rejected", paths) < page.index("no cancel request", paths)
+    assert "How the escalations came about" in page            # the journey breakdown
+    sellers = page.index("Sellers with the most escalations")
+    first = page.index("SVN00000", sellers)
+    assert page[first:first + 9] in set(rejecting_sellers("VN"))
+    assert "above the market" in page[sellers:]
+    assert "Cancel request rejected" in page[page.index("What escalated customers wrote"):]
+    assert "Seller operations" in page[page.index("Who should act"):]
+    assert 'href="VN/escalations.html"' in (out / "index.html").read_text()

@@ -16,8 +16,8 @@ PARAM_LINE = re.compile(r'^(\w+): (str|int|float|bool) = ("[^"]*"|-?[\d.]+|True|
 
 
 def test_the_readouts_exist() -> None:
-    assert sorted(p.stem for p in NOTEBOOKS) == ["cpo", "funnel", "impact", "root_cause",
-                                                 "summary", "trends", "voc"]
+    assert sorted(p.stem for p in NOTEBOOKS) == ["cpo", "escalations", "funnel", "impact",
+                                                 "root_cause", "summary", "trends", "voc"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

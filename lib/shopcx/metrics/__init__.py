@@ -7,7 +7,8 @@ computation per market and period, whole or per segment
 (:mod:`~shopcx.metrics.kpis`), statistics (intervals, tests, false-discovery
 control: :mod:`~shopcx.metrics.stats`), a period against its baseline with
 significance (:mod:`~shopcx.metrics.compare`), the funnel and contact deep
-dives (:mod:`~shopcx.metrics.funnel`, :mod:`~shopcx.metrics.contacts`), buyer
+dives (:mod:`~shopcx.metrics.funnel`, :mod:`~shopcx.metrics.contacts`), the paths to
+escalations and the sellers behind them (:mod:`~shopcx.metrics.escalations`), buyer
 segments from order history (:mod:`~shopcx.metrics.segments`) and the targets
 that colour headline KPIs (:mod:`~shopcx.metrics.targets`). A new metric goes
 here, once (docs/adding_a_metric.md). It may import :mod:`shopcx.data` and the
@@ -19,10 +20,11 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["compare", "contacts", "facts", "funnel", "kpis", "maturity", "periods",
-                "segments", "stats", "targets"],
+    submodules=["compare", "contacts", "escalations", "facts", "funnel", "kpis", "maturity",
+                "periods", "segments", "stats", "targets"],
     submod_attrs={
         "compare": ["compare_kpis", "compare_periods"],
+        "escalations": ["escalation_paths", "seller_escalations"],
         "facts": ["Period", "enrich_orders", "order_facts", "parse_period", "period_contacts",
                   "period_feedback", "request_facts"],
         "maturity": ["Maturity", "load_maturity"],

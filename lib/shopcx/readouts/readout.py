@@ -49,8 +49,8 @@ __all__ = [
 DEMO_DATA = "outputs/demo-data"
 RAG_COLOURS = {"green": "#d8f0dd", "amber": "#fcebc5", "red": "#f8d3d3"}
 NOTEBOOK_TITLES = {"summary": "Executive summary", "funnel": "Funnel and cancellations",
-                   "cpo": "Contacts and effort", "voc": "Voice of the customer",
-                   "root_cause": "Root cause"}
+                   "cpo": "Contacts and effort", "escalations": "Escalations",
+                   "voc": "Voice of the customer", "root_cause": "Root cause"}
 
 
 def open_source(data: str = "", as_of: str = "") -> Source:

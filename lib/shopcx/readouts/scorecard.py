@@ -27,8 +27,8 @@ DEFAULT_HEADLINE = ("cancellation_rate", "seller_fault_cancellation_rate",
                     "p90_hours_to_resolve", "cpo", "cancel_cpo", "repeat_contact_rate",
                     "csat_mean", "feedback_negative_share")
 
-SHORT_TITLES = {"summary": "summary", "funnel": "funnel", "cpo": "contacts", "voc": "voice",
-                "root_cause": "why"}
+SHORT_TITLES = {"summary": "summary", "funnel": "funnel", "cpo": "contacts",
+                "escalations": "escalations", "voc": "voice", "root_cause": "why"}
 
 CSS = """
 :root { --ink:#1f2328; --muted:#57606a; --line:#e5e7eb; --green:#d8f0dd; --amber:#fcebc5;

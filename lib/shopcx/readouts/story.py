@@ -91,6 +91,22 @@ class Story:
     voice: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
+ESCALATION_METRICS = ("escalations_per_1000_orders", "cancel_escalation_rate")
+ESCALATION_ACTIONS = {
+    "seller_id": ("Seller operations", "Review seller {key}'s decisions on cancel requests "
+                  "(rejections, response times) against the cancellation policy; enforce "
+                  "it, or auto-approve the seller's requests made before shipment."),
+    "category": ("Category management with Seller operations", "Find the sellers of {key} "
+                 "behind the escalations (the sellers table) and how they handle cancel "
+                 "requests."),
+    "channel": ("Customer service", "Review how {key} contacts about cancellations are "
+                "handled and routed: answers available, hand-over to an agent."),
+    "reason": ("Customer service", "Review the answers given to {key} contacts: is the "
+               "request's status and the next step clear?"),
+}
+"""Owner and next step per dimension when the explained metric is about escalations."""
+
+
 def moved_metrics(changes: pd.DataFrame, metric: str = "auto", limit: int = 3) -> list[str]:
     """The metrics a root-cause readout explains.
 
@@ -242,11 +258,13 @@ def actions_for(story: Story, limit: int = 3) -> pd.DataFrame:
     better = kpi.better if kpi is not None else "lower"
     change = story.result["change"] or 0.0
     worse = (change > 0) == (better == "lower")
+    actions = {**ACTIONS, **ESCALATION_ACTIONS} if story.metric in ESCALATION_METRICS \
+        else ACTIONS
     for _, d in _significant(story.result["drivers_table"]).head(limit).iterrows():
         dims, keys = d["dimension"].split(SEP), d["key"].split(SEP)
-        owners = [ACTIONS.get(x, ("Analytics", ""))[0] for x in dims]
+        owners = [actions.get(x, ("Analytics", ""))[0] for x in dims]
         if worse:
-            steps = [ACTIONS.get(x, ("", "Investigate {key}."))[1].format(key=k)
+            steps = [actions.get(x, ("", "Investigate {key}."))[1].format(key=k)
                      if k != UNKNOWN else f"Find out why {x.replace('_', ' ')} is missing "
                      "on these orders, then look at them again."
                      for x, k in zip(dims, keys, strict=True)]
@@ -320,7 +338,7 @@ def _summary(story: Story) -> str:
 
 
 def _unit(metric: str, count: int) -> str:
-    unit = "request" if EXPLAINABLE[metric].unit == "requests" else "order"
+    unit = EXPLAINABLE[metric].unit.rstrip("s")
     return unit if count == 1 else unit + "s"
 
 
@@ -379,12 +397,15 @@ def show(story: Story) -> None:
     b = r["breakdown_table"]
     if not b.empty and r["change"] is not None:
         kinds = b.head(6)
-        display(HTML("<h3>What kind of cancellations moved</h3>"))
+        journey = story.metric in ESCALATION_METRICS
+        display(HTML("<h3>How the escalations came about: the buyer's latest cancel "
+                     "request</h3>" if journey else
+                     "<h3>What kind of cancellations moved</h3>"))
         display(show_table(pd.DataFrame({
             "by": kinds["dimension"].str.replace("cancel_", "", regex=False),
             "value": kinds["key"].astype(str),
             "contribution": [_pts(kind, v) for v in kinds["contribution"]],
-            "share of orders": [f"{a:.1%} → {c:.1%}" for a, c in zip(
+            f"share of {_unit(story.metric, 2)}": [f"{a:.1%} → {c:.1%}" for a, c in zip(
                 kinds["baseline_share"], kinds["current_share"], strict=True)]})))
     if story.voice:
         display(HTML("<h3>What customers of these segments said</h3>"))
