@@ -219,7 +219,7 @@ def test_params_files_load_and_validate() -> None:
         else:
             config = load_run_config(path)
             names, declared = check_notebook_parameters(config, NOTEBOOKS)
-            assert set(names) <= {*READOUTS, "trends", "impact"}
+            assert set(names) <= {*READOUTS, "escalations", "trends", "impact"}
 
 
 def _probe_notebook(folder: Path, name: str, body: str) -> None:
