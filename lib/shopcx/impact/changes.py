@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,8 @@ import yaml
 from shopcx.errors import InputError
 from shopcx.metrics.kpis import KPI_BY_NAME
 
-__all__ = ["Change", "analyse_change", "changes_in", "find_change", "load_changes"]
+__all__ = ["Change", "analyse_change", "changes_in", "changes_path", "find_change",
+           "load_changes"]
 
 
 @dataclass(frozen=True)
@@ -157,18 +158,31 @@ def changes_in(changes: list[Change], experiments: pd.DataFrame, markets: list[s
     out = [c for c in changes if c.kind == "rollout" and lo <= pd.Timestamp(c.start) < hi
            and set(c.markets) & set(markets)]
     for _, row in experiments.iterrows():
-        first = pd.Timestamp(row["start"]).normalize()
-        if not lo <= first < hi or row.get("market") not in markets:
-            continue
-        base = named.get(str(row["experiment"]))
-        out.append(Change(str(row["experiment"]), "experiment", {str(row["market"]):
-                                                                 f"{first:%Y-%m-%d}"},
-                          base.description if base else "",
-                          base.metrics if base else (),
-                          base.controls if base else (),
-                          base.guardrails if base else None,
-                          base.window if base else 28, f"{first:%Y-%m-%d}"))
+        if lo <= pd.Timestamp(row["start"]).normalize() < hi and row.get("market") in markets:
+            out.append(_experiment(row, named.get(str(row["experiment"]))))
     return sorted(out, key=lambda c: (c.start, c.id))
+
+
+def _experiment(row: pd.Series, listed: Change | None) -> Change:
+    """An experiment of the assignments table (a row of ``list_experiments``), with
+    the description, metrics and settings of its entry in the changes file if any."""
+    first = f"{pd.Timestamp(row['start']):%Y-%m-%d}"
+    base = listed or Change(str(row["experiment"]), "experiment")
+    return replace(base, kind="experiment", markets={str(row["market"]): first},
+                   start=first)
+
+
+def changes_path(setting: str | None) -> str:
+    """The changes file to use: ``setting`` (a path, or ``none``), else the project's
+    params/changes.yaml when there is one; '' for none. An absolute path."""
+    from shopcx.params import find_project_file
+
+    if setting is None:
+        found = find_project_file("params/changes.yaml")
+        setting = str(found) if found is not None else ""
+    elif setting.lower() == "none":
+        setting = ""
+    return str(Path(setting).resolve()) if setting else ""
 
 
 def analyse_change(source: Any, change: Change, seed: int = 0) -> dict[str, Any]:
@@ -190,14 +204,13 @@ def analyse_change(source: Any, change: Change, seed: int = 0) -> dict[str, Any]
                               change.window, guard, seed)
 
 
-def find_change(source: Any, changes_path: str | Path | None, change_id: str) -> Change:
+def find_change(source: Any, changes_file: str | None, change_id: str) -> Change:
     """The change ``change_id``: from the changes file (default params/changes.yaml of
     the project), else an experiment of the assignments table with that id."""
     from shopcx.impact.experiment import list_experiments
-    from shopcx.params import find_project_file
 
-    path = changes_path or find_project_file("params/changes.yaml")
-    listed = load_changes(path) if path else []
+    path = changes_path(changes_file or None)
+    listed = load_changes(path or None)
     found = next((c for c in listed if c.id == change_id), None)
     if found is not None and found.kind == "rollout":
         return found
@@ -207,8 +220,4 @@ def find_change(source: Any, changes_path: str | Path | None, change_id: str) ->
         known = [c.id for c in listed] + list(experiments["experiment"])
         raise InputError(f"change {change_id!r} is neither in {path or 'a changes file'} nor "
                          f"an experiment in assignments (known: {', '.join(known) or 'none'})")
-    row = hit.iloc[0]
-    first = f"{pd.Timestamp(row['start']):%Y-%m-%d}"
-    base = found or Change(change_id, "experiment")
-    return Change(change_id, "experiment", {str(row["market"]): first}, base.description,
-                  base.metrics, base.controls, base.guardrails, base.window, first)
+    return _experiment(hit.iloc[0], found)

@@ -61,16 +61,16 @@ def _journeys(source: Any, market: str, start: Any, end: Any, timer_hours: float
     esc = c.filter(c.escalated)
     e = escalation_facts(source, c)
     orders = source.tables["orders"]
-    e = e.join(orders.select("order_id", "seller_id", o_created="created_at",
-                             o_paid="paid_at"), "order_id", how="left").drop("order_id_right")
-    # the order's cancellation facts (its cancelling row), as for any order
-    o = enrich_orders(source, orders.filter(orders.order_id.isin(e.order_id)))
-    e = e.join(o.select("order_id", "cancel_initiator", "cancel_reason", "cancelled_at"),
-               "order_id", how="left").drop("order_id_right")
+    # the escalated orders' cancellation rows, once: their cancelling row (the order's
+    # facts, as for any order) and the buyer's requests
+    mine = orders.filter(orders.order_id.isin(e.order_id))
+    cf = cancellation_facts(source, mine)
+    o = enrich_orders(source, mine, cf).select(
+        "order_id", "seller_id", "seller_fault", "cancelled_at", o_created="created_at",
+        o_paid="paid_at")
+    e = e.join(o, "order_id", how="left").drop("order_id_right")
     # the buyer's latest cancel request before the escalation, as it stood then
-    r = cancellation_facts(source, o.select("order_id", "paid_at", "shipped_at",
-                                            "delivered_at"))
-    r = r.filter(r.initiator == "buyer").select(
+    r = cf.filter(cf.initiator == "buyer").select(
         r2="order_id", requested_at="requested_at", outcome="outcome",
         resolved_at="resolved_at")
     j = e.select("contact_id", "order_id", "created_at").join(
@@ -78,17 +78,13 @@ def _journeys(source: Any, market: str, start: Any, end: Any, timer_hours: float
     j = j.mutate(_rank=ibis.row_number().over(group_by=j.contact_id,
                                               order_by=[ibis.desc(j.requested_at)]))
     last = j.filter(j._rank == 0).select(
-        "contact_id", "requested_at",
-        decided=j.resolved_at.notnull() & (j.resolved_at <= j.created_at),
-        outcome=j.outcome, resolved_at=j.resolved_at,
-        first_request=j.requested_at)  # replaced below by the first request
+        "contact_id", "requested_at", "outcome", "resolved_at",
+        decided=j.resolved_at.notnull() & (j.resolved_at <= j.created_at))
     first = j.group_by("contact_id").aggregate(first_request=j.requested_at.min())
-    last = last.drop("first_request").join(first, "contact_id")
-    e = e.left_join(last, "contact_id").drop("contact_id_right")
+    e = e.left_join(last.join(first, "contact_id"), "contact_id").drop("contact_id_right")
     waited = (e.created_at.epoch_seconds() - e.requested_at.epoch_seconds()) / 3600
     cancelled_before = e.cancelled_at.notnull() & (e.cancelled_at < e.created_at)
-    seller_fault = (e.cancel_initiator == "seller") | (
-        (e.cancel_initiator == "system") & (e.cancel_reason == "ship_deadline_missed"))
+    seller_fault = e.seller_fault.fill_null(False)  # the dictionary's seller fault
     pending = e.requested_at.notnull() & ~e.decided.fill_null(False)
     path = ibis.cases(
         (e.requested_at.notnull() & e.decided & (e.outcome == "rejected"), PATHS[0]),

@@ -270,7 +270,7 @@ def _order_aggregates(f: ir.Table, by: str | None,
     return _group(f, by, **aggs)
 
 
-def _request_aggregates(r: ir.Table, by: str | None) -> ir.Table:
+def _request_aggregates(r: ir.Table, by: str | None, quantiles: bool = True) -> ir.Table:
     resolved = r.outcome.isin(("approved", "rejected"))
     approved = r.outcome == "approved"
     aggs: dict[str, Any] = {
@@ -280,9 +280,10 @@ def _request_aggregates(r: ir.Table, by: str | None) -> ir.Table:
         "n_req_withdrawn": (r.outcome == "withdrawn").sum(),
         "n_req_pending": (r.outcome == "pending").sum(),
         "n_req_auto": (resolved & r.auto_resolved).sum(),
-        "median_hours": r.hours_to_resolve.quantile(0.5, where=resolved),
-        "p90_hours": r.hours_to_resolve.quantile(0.9, where=resolved),
     }
+    if quantiles:
+        aggs["median_hours"] = r.hours_to_resolve.quantile(0.5, where=resolved)
+        aggs["p90_hours"] = r.hours_to_resolve.quantile(0.9, where=resolved)
     for s in STAGES:
         aggs[f"n_req_approved_{s}"] = (approved & (r.stage == s)).sum()
         aggs[f"n_req_resolved_{s}"] = (resolved & (r.stage == s)).sum()
@@ -446,14 +447,13 @@ def unit_aggregates(source: Source, market: str, units: ir.Table, unit_type: str
         return j.filter(j[time] >= j.t0, j[time] < j.t1).drop("t0", "t1")
 
     orders = mine(cohort(source, market, lo, hi), "created_at")
-    facts = enrich_orders(source, orders)
-    reqs = cancellation_facts(source, orders)
-    reqs = reqs.filter(reqs.initiator == "buyer").join(orders.select("order_id", "unit_id"),
-                                                       "order_id")
+    cf = cancellation_facts(source, orders)  # once, for the orders' facts and the requests
+    facts = enrich_orders(source, orders, cf)
+    reqs = cf.filter(cf.initiator == "buyer").join(orders.select("order_id", "unit_id"),
+                                                   "order_id")
     parts = [
         _order_aggregates(facts, "unit_id"),
-        _request_aggregates(reqs.drop("hours_to_resolve").mutate(
-            hours_to_resolve=ibis.literal(0.0)), "unit_id"),  # quantiles are not unit sums
+        _request_aggregates(reqs, "unit_id", quantiles=False),  # not sums over units
         _contact_aggregates(mine(period_contacts(source, market, lo, hi), "created_at"),
                             "unit_id"),
         _feedback_aggregates(mine(period_feedback(source, market, lo, hi), "created_at"),

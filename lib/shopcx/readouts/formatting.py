@@ -14,7 +14,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["explain_maturity_note", "format_interval", "format_value", "kpis_long_frame",
+__all__ = ["explain_maturity_note", "format_delta", "format_interval", "format_value", "kpis_long_frame",
            "maturity_dict", "maturity_notes", "maturity_statement", "print_explanation",
            "print_impact", "print_kpi_table"]
 
@@ -358,9 +358,7 @@ def print_impact(doc: dict[str, Any], console: Console | None = None) -> None:
             return format_value(kind, x)
 
         def d(x: Any, kind: str = kind) -> str:
-            if x is None:
-                return "n/a"
-            return f"{x * 100:+.2f} pts" if kind == "proportion" else f"{x:+.3g}"
+            return format_delta(kind, x)
 
         sc = e["synthetic"]
         table.add_row(e["metric"], e["role"],
@@ -381,10 +379,17 @@ def print_impact(doc: dict[str, Any], console: Console | None = None) -> None:
                   "(docs/impact.md).", markup=False)
 
 
-def _delta(kind: str, x: Any) -> str:
-    if x is None:
+def format_delta(kind: str, x: Any) -> str:
+    """A difference of a KPI as people read it: points for proportions.
+
+    >>> format_delta("proportion", 0.0123), format_delta("ratio", -0.0784)
+    ('+1.23 pts', '-0.0784')
+    >>> format_delta("mean", None)
+    'n/a'
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
         return "n/a"
-    return f"{x * 100:+.2f} pts" if kind == "proportion" else f"{x:+.3g}"
+    return f"{x * 100:+.2f} pts" if kind == "proportion" else f"{x:+,.3g}"
 
 
 def print_pooled(doc: dict[str, Any], console: Console | None = None) -> None:
@@ -397,8 +402,9 @@ def print_pooled(doc: dict[str, Any], console: Console | None = None) -> None:
         table.add_column(col, justify="left" if col in ("metric", "role", "verdict")
                          else "right")
     for e in doc["pooled"]:
-        table.add_row(e["metric"], e["role"], _delta(e["kind"], e["effect"]),
-                      f"{_delta(e['kind'], e['ci_low'])} to {_delta(e['kind'], e['ci_high'])}",
+        table.add_row(e["metric"], e["role"], format_delta(e["kind"], e["effect"]),
+                      f"{format_delta(e['kind'], e['ci_low'])} to "
+                      f"{format_delta(e['kind'], e['ci_high'])}",
                       str(e["markets"]), e["verdict"])
     console.print(table)
     console.print(f"Pooled: {doc['pooled_interval']}.", markup=False)
@@ -426,10 +432,11 @@ def print_experiment(doc: dict[str, Any], console: Console | None = None) -> Non
                  f"var {(e['variance_reduction'] or 0) * 100:.1f}% lower")
         table.add_row(e["metric"], e["role"], e["variant"],
                       format_value(kind, e["control_value"]),
-                      format_value(kind, e["variant_value"]), _delta(kind, e["effect"]),
-                      f"{_delta(kind, e['ci_low'])} to {_delta(kind, e['ci_high'])}",
+                      format_value(kind, e["variant_value"]), format_delta(kind, e["effect"]),
+                      f"{format_delta(kind, e['ci_low'])} to "
+                      f"{format_delta(kind, e['ci_high'])}",
                       "n/a" if e["p_adjusted"] is None else f"{e['p_adjusted']:.3g}",
-                      cuped, _delta(kind, e["mde"]).lstrip("+"), e["verdict"])
+                      cuped, format_delta(kind, e["mde"]).lstrip("+"), e["verdict"])
     console.print(table)
     console.print(f"Verdict: {doc['verdict']}", markup=False)
     console.print(f"Method: {doc['method']}. MDE: the smallest effect this sample detects "

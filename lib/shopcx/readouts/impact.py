@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.readouts.formatting import format_delta, format_value
 from shopcx.readouts.plots import PALETTE, _done, _empty
 
 __all__ = [
@@ -31,18 +32,6 @@ __all__ = [
     "plot_impact",
     "rollout_table",
 ]
-
-
-def _value(kind: str, v: Any) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "n/a"
-    return f"{v:.2%}" if kind == "proportion" else f"{v:,.3g}"
-
-
-def _delta(kind: str, v: Any) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "n/a"
-    return f"{v * 100:+.2f} pts" if kind == "proportion" else f"{v:+,.3g}"
 
 
 def _label(metric: str) -> str:
@@ -66,13 +55,13 @@ def rollout_table(doc: dict[str, Any]) -> pd.DataFrame:
         rows.append({
             "metric": _label(e["metric"]), "role": e["role"],
             f"{doc['market']} before → after":
-                f"{_value(k, e['treated_before'])} → {_value(k, e['treated_after'])}",
+                f"{format_value(k, e['treated_before'])} → {format_value(k, e['treated_after'])}",
             "controls before → after":
-                f"{_value(k, e['control_before'])} → {_value(k, e['control_after'])}",
-            "effect": _delta(k, e["effect"]),
-            "95% interval": f"{_delta(k, e['ci_low'])} to {_delta(k, e['ci_high'])}",
+                f"{format_value(k, e['control_before'])} → {format_value(k, e['control_after'])}",
+            "effect": format_delta(k, e["effect"]),
+            "95% interval": f"{format_delta(k, e['ci_low'])} to {format_delta(k, e['ci_high'])}",
             "verdict": e["verdict"],
-            "synthetic control": _delta(k, sc["effect"]),
+            "synthetic control": format_delta(k, sc["effect"]),
             "pre-trend p": _pre_trend(e["pre_trend_p"]),
             "placebos as large": "n/a" if not pl["dates"] else
             f"{round((pl['as_large'] or 0) * pl['dates'])} of {pl['dates']}",
@@ -88,14 +77,14 @@ def experiment_table(doc: dict[str, Any]) -> pd.DataFrame:
         k = e["kind"]
         rows.append({
             "metric": _label(e["metric"]), "role": e["role"], "variant": e["variant"],
-            doc["control"]: _value(k, e["control_value"]),
-            "variant value": _value(k, e["variant_value"]),
-            "effect": _delta(k, e["effect"]),
-            "95% interval": f"{_delta(k, e['ci_low'])} to {_delta(k, e['ci_high'])}",
+            doc["control"]: format_value(k, e["control_value"]),
+            "variant value": format_value(k, e["variant_value"]),
+            "effect": format_delta(k, e["effect"]),
+            "95% interval": f"{format_delta(k, e['ci_low'])} to {format_delta(k, e['ci_high'])}",
             "p (BH)": "n/a" if e["p_adjusted"] is None else f"{e['p_adjusted']:.3g}",
             "CUPED": "off" if not e["cuped"] else
             f"variance {100 * (e['variance_reduction'] or 0):.1f}% lower",
-            "detectable (MDE)": _delta(k, e["mde"]).lstrip("+"),
+            "detectable (MDE)": format_delta(k, e["mde"]).lstrip("+"),
             "verdict": e["verdict"],
         })
     return pd.DataFrame(rows)
@@ -105,8 +94,8 @@ def _rollout_sentences(doc: dict[str, Any]) -> list[str]:
     out = []
     for e in doc["effects"]:
         k = e["kind"]
-        line = (f"**{_label(e['metric'])}** ({e['role']}): {_delta(k, e['effect'])} "
-                f"(95% interval {_delta(k, e['ci_low'])} to {_delta(k, e['ci_high'])}), "
+        line = (f"**{_label(e['metric'])}** ({e['role']}): {format_delta(k, e['effect'])} "
+                f"(95% interval {format_delta(k, e['ci_low'])} to {format_delta(k, e['ci_high'])}), "
                 f"{e['verdict']}")
         p, pl = e["pre_trend_p"], e["placebo"]
         if p is not None and p < 0.05:
@@ -140,8 +129,8 @@ def impact_summary(doc: dict[str, Any]) -> str:
         lines += [f"- {s}" for s in _rollout_sentences(d)]
     if "pooled" in doc:
         lines.append("**All markets** (average effect per market):")
-        lines += [f"- **{_label(p['metric'])}**: {_delta(p['kind'], p['effect'])} "
-                  f"({_delta(p['kind'], p['ci_low'])} to {_delta(p['kind'], p['ci_high'])}), "
+        lines += [f"- **{_label(p['metric'])}**: {format_delta(p['kind'], p['effect'])} "
+                  f"({format_delta(p['kind'], p['ci_low'])} to {format_delta(p['kind'], p['ci_high'])}), "
                   f"{p['verdict']}." for p in doc["pooled"]]
     return "\n".join(lines)
 
@@ -225,8 +214,8 @@ def effects_table(doc: dict[str, Any]) -> pd.DataFrame:
         parts.append(t)
     pooled = pd.DataFrame([{
         "market": "all (average)", "metric": _label(p["metric"]), "role": p["role"],
-        "effect": _delta(p["kind"], p["effect"]),
-        "95% interval": f"{_delta(p['kind'], p['ci_low'])} to {_delta(p['kind'], p['ci_high'])}",
+        "effect": format_delta(p["kind"], p["effect"]),
+        "95% interval": f"{format_delta(p['kind'], p['ci_low'])} to {format_delta(p['kind'], p['ci_high'])}",
         "verdict": p["verdict"]} for p in doc["pooled"]])
     return pd.concat([*parts, pooled], ignore_index=True).fillna("")
 

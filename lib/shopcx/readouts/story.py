@@ -536,13 +536,11 @@ def changes_note(source: Any, changes_file: str, market: str, start: str, end: s
     """Markdown: the changes and experiments of ``market`` whose first day is in
     ``[start, end)`` (the changes file, default params/changes.yaml, and the
     assignments table), each with a link to its impact readout."""
-    from shopcx.impact.changes import changes_in, load_changes
+    from shopcx.impact.changes import changes_in, changes_path, load_changes
     from shopcx.impact.experiment import list_experiments
-    from shopcx.params import find_project_file
 
-    path = changes_file or find_project_file("params/changes.yaml")
-    found = changes_in(load_changes(path) if path else [], list_experiments(source),
-                       [market], start, end)
+    found = changes_in(load_changes(changes_path(changes_file or None) or None),
+                       list_experiments(source), [market], start, end)
     if not found:
         return (f"No change or experiment recorded for {market} in this period "
                 "(params/changes.yaml and the assignments table).")

@@ -892,10 +892,9 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     scoped = {d: DIMENSIONS[d] for d in dims if d in DIMENSIONS and DIMENSIONS[d].scope}
     what = CANCEL_DIMENSIONS if dimensions is None and metric.startswith(
         ("cancellation_rate", "cancel_exit", "seller_fault")) else ()
-    if dimensions is None and spec.escalated or spec.unit == "contacts":
-        # the journey says how escalations came about, not who or where: a breakdown
-        what = tuple(d for d in dims if d in JOURNEY_DIMENSIONS)
-        dims = tuple(d for d in dims if d not in JOURNEY_DIMENSIONS)
+    # the journey says how escalations came about, not who or where: a breakdown
+    what += tuple(d for d in dims if d in JOURNEY_DIMENSIONS)
+    dims = tuple(d for d in dims if d not in JOURNEY_DIMENSIONS)
     cols = dims + what
     pairs_wanted = [(a, bdim) for i, a in enumerate(dims) for bdim in dims[i + 1:]
                     if not (a in scoped and bdim in scoped)] if combinations else []

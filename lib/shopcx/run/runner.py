@@ -349,16 +349,11 @@ def plan_run(config: RunConfig, notebooks_dir: str | Path | None = None,
 
 
 def _changes_path(setting: str | None) -> str:
-    """The changes file of a run: the setting, else params/changes.yaml of the project
-    when there is one; '' for none (checked here, before anything runs)."""
-    from shopcx.impact.changes import load_changes
+    """The run's changes file (:func:`shopcx.impact.changes.changes_path`), checked here,
+    before anything runs."""
+    from shopcx.impact.changes import changes_path, load_changes
 
-    if setting is None:
-        found = find_project_file("params/changes.yaml")
-        setting = str(found) if found is not None else ""
-    elif setting.lower() == "none":
-        setting = ""
-    path = str(Path(setting).resolve()) if setting else ""
+    path = changes_path(setting)
     load_changes(path or None)
     return path
 
