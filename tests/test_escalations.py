@@ -92,6 +92,21 @@ def test_planted_vn_sellers_lead_the_escalations(vn_demo: Path) -> None:
     assert rejecting_sellers("TH") == []
 
 
+def test_explain_names_the_refusing_sellers_first(vn_demo: Path) -> None:
+    """The planted story through ``explain``: the sellers who refuse cancel requests,
+    as one group, lead the drivers of escalations per 1,000 orders; "rejected" leads
+    the journey breakdown."""
+    from shopcx.rootcause.drivers import explain
+
+    r = explain(vn_demo, "VN", "escalations_per_1000_orders", ("2026-10-01", "2026-11-01"),
+                ("2026-11-01", "2026-12-01"))
+    drivers = r["drivers_table"][~r["drivers_table"]["noise"].astype(bool)]
+    top = drivers.iloc[0]
+    assert top["dimension"] == "seller_id" and len(top["members"]) >= 2
+    assert set(top["members"]) <= set(rejecting_sellers("VN"))
+    assert r["breakdown_table"].iloc[0]["key"] == "rejected"
+
+
 def test_request_outcome_by_hand(tiny: dict) -> None:
     from shopcx.metrics.facts import order_facts
     from shopcx.rootcause.drivers import with_request_outcome
@@ -150,6 +165,7 @@ def test_escalations_readout_tells_the_vn_story(vn_demo: Path, tmp_path: Path,
     paths = page.index("How customers got there")
     assert page.index("request rejected", paths) < page.index("no cancel request", paths)
     assert "How the escalations came about" in page            # the journey breakdown
+    assert "The largest driver is <strong>sellers SVN" in page  # the refusing sellers' group
     sellers = page.index("Sellers with the most escalations")
     first = page.index("SVN00000", sellers)
     assert page[first:first + 9] in set(rejecting_sellers("VN"))

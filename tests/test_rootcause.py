@@ -178,6 +178,69 @@ def test_a_cause_in_one_combination_of_two_dimensions() -> None:
     assert others["noise"].all()  # nothing else is a significant driver
 
 
+def test_sellers_driving_a_change_together_are_one_group() -> None:
+    # six sellers of 300 orders, 15 cancelled each in October; in November S1 cancels
+    # 63 and S2 60: each drives the change, together they are all of it
+    spec = []
+    for month in (BASE[0], CUR[0]):
+        for seller in ("S1", "S2", "S3", "S4", "S5", "S6"):
+            bad = {"S1": 63, "S2": 60}.get(seller) if month == CUR[0] else None
+            spec.append((month, "A", "card", seller, 300, bad or 15))
+    r = _explain(spec)
+    assert r["change"] == pytest.approx(183 / 1800 - 90 / 1800)
+    top = r["drivers_table"].iloc[0]
+    assert (top["dimension"], top["key"]) == ("seller_id", "S1 + S2")  # largest first
+    assert list(top["members"]) == ["S1", "S2"]
+    # merged: 30 of 600 -> 123 of 600, a third of the orders in both months: the rate
+    # effect (123/600 - 30/600) x 1/3 is the whole change, the mix effect zero
+    assert top["contribution"] == pytest.approx(93 / 1800)
+    assert top["mix_effect"] == pytest.approx(0.0)
+    assert (top["baseline_value"], top["current_value"]) == (pytest.approx(0.05),
+                                                           pytest.approx(123 / 600))
+    # its surprise: contribution less its third of the sellers' summed rate effects
+    assert top["surprise"] == pytest.approx(93 / 1800 - 93 / 1800 / 3)
+    assert (top["noise"], top["effect"]) == (False, "rate")
+    seg = r["all_segments"].set_index(["dimension", "key"])
+    for seller in ("S1", "S2"):  # the members give way to the group
+        assert seg.loc[("seller_id", seller), "redundant_with"] == "seller_id=S1 + S2"
+    assert r["drivers_table"].iloc[1:]["noise"].all()
+    from shopcx.rootcause.drivers import explain_to_dict
+
+    assert explain_to_dict(r)["drivers"][0]["members"] == ["S1", "S2"]
+
+
+def test_one_driving_seller_is_no_group() -> None:
+    spec = [(m, "A", "card", s, 300, 63 if (m, s) == (CUR[0], "S1") else 15)
+            for m in (BASE[0], CUR[0]) for s in ("S1", "S2", "S3", "S4")]
+    top = _explain(spec)["drivers_table"].iloc[0]
+    assert (top["dimension"], top["key"]) == ("seller_id", "S1")
+    assert not isinstance(top.get("members"), list)
+
+
+def test_a_combination_that_only_holds_a_seller_group_gives_way_to_it() -> None:
+    # nine carrier x category cells, three sellers of 100 orders each, 10 cancelled;
+    # in November two of the three sellers of Beauty x B cancel 56 and 55: the cell
+    # moved, but only through those two sellers (counted apart: cell x seller group)
+    spec = []
+    for month in (BASE[0], CUR[0]):
+        for carrier in "ABC":
+            for category in ("Home", "Beauty", "Phones"):
+                for i in (1, 2, 3):
+                    seller = f"{carrier}-{category}-{i}"
+                    bad = {"B-Beauty-1": 56, "B-Beauty-2": 55}.get(seller)
+                    spec.append((month, carrier, "card", seller, 100,
+                                 bad if bad and month == CUR[0] else 10, category))
+    r = _explain(spec)
+    assert r["change"] == pytest.approx(91 / 2700)
+    assert ("category × carrier", "Beauty × B") in set(zip(
+        r["combinations_table"]["dimension"], r["combinations_table"]["key"], strict=True))
+    drivers = r["drivers_table"][~r["drivers_table"]["noise"]]
+    assert list(zip(drivers["dimension"], drivers["key"], strict=True)) == [
+        ("seller_id", "B-Beauty-1 + B-Beauty-2")]
+    # 20 of 200 -> 111 of 200, 200 of 2,700 orders in both months
+    assert drivers["contribution"].iloc[0] == pytest.approx(91 / 2700)
+
+
 def test_a_single_carrier_cause_is_not_split_into_combinations() -> None:
     spec = []
     for month in (BASE[0], CUR[0]):

@@ -38,8 +38,8 @@ from shopcx.readouts.narrative import describe_change
 from shopcx.readouts.readout import definitions as kpi_definitions
 from shopcx.readouts.readout import show_table
 from shopcx.rootcause.anomalies import DAILY_METRICS, MIN_DAILY_EVENTS, anomalies
-from shopcx.rootcause.dimensions import UNKNOWN
-from shopcx.rootcause.drivers import EXPLAINABLE, OUTSIDE, SEP, explain
+from shopcx.rootcause.dimensions import DIMENSIONS, UNKNOWN
+from shopcx.rootcause.drivers import EXPLAINABLE, GROUP_SEP, OUTSIDE, SEP, explain
 from shopcx.voc.painpoints import tag_feedback
 from shopcx.voc.themes import load_taxonomy
 
@@ -63,7 +63,7 @@ DAILY = {"cancellation_rate": "cancellation_rate",
 ACTIONS = {
     "carrier": ("Logistics", "Review {key}'s pickups and transit times with the carrier; "
                 "shift volume to other carriers while its rate stays high."),
-    "seller_id": ("Seller operations", "Contact seller {key} about stock sync, handling "
+    "seller_id": ("Seller operations", "Contact {key} about stock sync, handling "
                   "time and listing accuracy; apply the seller-fault policy if it persists."),
     "category": ("Category management", "Check {key} listings for stock and price accuracy, "
                  "and the sellers behind the rise."),
@@ -93,9 +93,9 @@ class Story:
 
 ESCALATION_METRICS = ("escalations_per_1000_orders", "cancel_escalation_rate")
 ESCALATION_ACTIONS = {
-    "seller_id": ("Seller operations", "Review seller {key}'s decisions on cancel requests "
+    "seller_id": ("Seller operations", "Review the decisions of {key} on cancel requests "
                   "(rejections, response times) against the cancellation policy; enforce "
-                  "it, or auto-approve the seller's requests made before shipment."),
+                  "it, or auto-approve their requests made before shipment."),
     "category": ("Category management with Seller operations", "Find the sellers of {key} "
                  "behind the escalations (the sellers table) and how they handle cancel "
                  "requests."),
@@ -124,14 +124,16 @@ def moved_metrics(changes: pd.DataFrame, metric: str = "auto", limit: int = 3) -
     return picked or ["cancellation_rate"]
 
 
-def _in_tagged(tagged: pd.DataFrame, dimension: str, key: str) -> pd.Series | None:
+def _in_tagged(tagged: pd.DataFrame, dimension: str, key: str,
+               members: Any = None) -> pd.Series | None:
+    """The texts of a driver's units (a group's: its members')."""
     dims, keys = dimension.split(SEP), key.split(SEP)
     mask = pd.Series(True, index=tagged.index)
     for d, k in zip(dims, keys, strict=True):
         if d not in tagged.columns:
             return None
         values = tagged[d].astype(object).where(tagged[d].notna(), "(none)").astype(str)
-        mask &= values == k
+        mask &= values.isin(members) if isinstance(members, (list, tuple)) else values == k
     return mask
 
 
@@ -143,7 +145,7 @@ def voice_for(tagged: pd.DataFrame, drivers: pd.DataFrame, labels: dict[str, str
         return out
     texts = tagged[tagged["text"].notna()]
     for _, d in drivers.iterrows():
-        mask = _in_tagged(texts, d["dimension"], d["key"])
+        mask = _in_tagged(texts, d["dimension"], d["key"], d.get("members"))
         if mask is None or mask.sum() < min_texts:
             continue
         inside, rest = texts[mask], texts[~mask]
@@ -193,8 +195,26 @@ def _pts(kind: str, v: float) -> str:
     return f"{v:+.3f}" if kind == "ratio" else f"{v * 100:+.2f} pts"
 
 
+def _members(dimension: str, key: str) -> list[str] | None:
+    """A group driver's members (its key joins them), or None for one segment."""
+    if dimension in DIMENSIONS and DIMENSIONS[dimension].grouped and GROUP_SEP in key:
+        return key.split(GROUP_SEP)
+    return None
+
+
+def _named(dimension: str, key: str) -> str:
+    """A driver's segment as the next step names it: "seller S1", "sellers S1, S2 and S3"."""
+    members = _members(dimension, key)
+    noun = dimension.removesuffix("_id").replace("_", " ")
+    if members is not None:
+        return f"{noun}s {', '.join(members[:-1])} and {members[-1]}"
+    return f"{noun} {key}" if dimension == "seller_id" else key
+
+
 def _label(dimension: str, key: str) -> str:
     def one(d: str, k: str) -> str:
+        if _members(d, k) is not None:
+            return f"{_named(d, k)} together"
         name = d.replace("_", " ")
         if k == UNKNOWN:  # inside the dimension's scope, the value was not recorded
             return f"orders whose {name} was not recorded"
@@ -264,7 +284,7 @@ def actions_for(story: Story, limit: int = 3) -> pd.DataFrame:
         dims, keys = d["dimension"].split(SEP), d["key"].split(SEP)
         owners = [actions.get(x, ("Analytics", ""))[0] for x in dims]
         if worse:
-            steps = [actions.get(x, ("", "Investigate {key}."))[1].format(key=k)
+            steps = [actions.get(x, ("", "Investigate {key}."))[1].format(key=_named(x, k))
                      if k != UNKNOWN else f"Find out why {x.replace('_', ' ')} is missing "
                      "on these orders, then look at them again."
                      for x, k in zip(dims, keys, strict=True)]
@@ -373,7 +393,7 @@ def show(story: Story) -> None:
     if dim is not None and r["change"] is not None:
         seg = r["all_segments"][r["all_segments"]["dimension"] == dim]
         top = _significant(r["drivers_table"]).iloc[0]
-        lead = top["key"].split(SEP)[0]
+        lead = top["key"].split(SEP)[0].split(GROUP_SEP)[0]  # a group: its largest member
         display(plots.plot_waterfall(seg, r["baseline"]["value"], r["current"]["value"],
                                      dim.replace("_", " "), kind, lead=lead))
         rate, mix = seg["rate_effect"].sum(), seg["mix_effect"].sum()

@@ -15,6 +15,12 @@ Each dimension also states its **null policy**: inside its scope a null is
 cause without saying that the value was not recorded); outside it, *not
 applicable*.
 
+A dimension of many small segments (sellers: one with half the orders and
+thousands with one) is **grouped**: when several of its segments drive the
+change the same way, their set is also a candidate driver, as in Adtributor's
+sets of elements (five sellers refusing cancel requests together explain more
+than any one of them, and more than the category most of them sell in).
+
 Buyer segments are derived from each buyer's earlier orders (a lookback
 window before each period's start). When the data does not reach that far
 back, "new" means "no order since the data starts", which is a different thing
@@ -54,6 +60,9 @@ class Dimension:
     reached: Callable[[ir.Table], ir.BooleanValue] | None = None
     reached_request: Callable[[ir.Table], ir.BooleanValue] | None = None
     before: tuple[str, ...] = ()  # cancel stages that end an order before the scope
+    # many small segments, each too small to carry a change alone: the drivers
+    # among them are also taken together, as one group
+    grouped: bool = False
 
     def in_scope(self, units: ir.Table, unit: str) -> ir.BooleanValue | None:
         """The condition for ``units`` (orders or requests) to lie in the scope."""
@@ -79,7 +88,7 @@ DIMENSIONS: dict[str, Dimension] = {d.name: d for d in (
         reached=lambda t: t.shipped_at.notnull(),
         reached_request=lambda t: t.stage.isin(("in_transit", "delivered")),
         before=("unpaid", "awaiting_shipment")),
-    Dimension("seller_id"),
+    Dimension("seller_id", grouped=True),
     Dimension("request_outcome",
               nulls="never null for orders: an order without a buyer cancel request is "
                     "'no request'; unknown for a contact without an order"),

@@ -80,6 +80,13 @@ Redundant findings are pruned, using the counts of every pair of dimensions:
   (thousands of cells are searched; one pushing against the change is more
   often chance than news): it explains clearly more than either alone, and
   both are dropped in its favour.
+* A *group*: where two or more segments of a grouped dimension (sellers: many
+  small segments, :mod:`shopcx.rootcause.dimensions`) drive the change its
+  way, their set is a driver too (Adtributor's and Squeeze's root cause as a
+  set of elements), decomposed as one segment with its members merged; the
+  members give way to it. It is compared with other segments through the sums
+  of its members' pair cells, and with a combination through the
+  combination's units counted inside the group (:func:`_count_triples`).
 
 For cancellation metrics the cancel reason and stage are reported separately
 as ``breakdown`` (what kind of cancellations moved; not centred, each kind's
@@ -89,6 +96,7 @@ itself rather than a group of orders.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,11 +124,12 @@ from shopcx.rootcause.dimensions import (
     DIMENSIONS,
     LOOKBACK_DAYS,
     UNKNOWN,
+    Dimension,
     first_order,
     segment_window,
 )
 
-__all__ = ["EXPLAINABLE", "MIN_EVENTS", "MIN_SURPRISE", "MIN_UNITS", "decompose", "explain",
+__all__ = ["EXPLAINABLE", "GROUP_SEP", "MIN_EVENTS", "MIN_SURPRISE", "MIN_UNITS", "decompose", "explain",
            "explain_to_dict", "with_request_outcome"]
 
 ORDER_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier",
@@ -139,6 +148,9 @@ MIN_SURPRISE = 0.10
 """Share of the change a driver must push beyond its share of units."""
 OUTSIDE = "(outside scope)"
 """The key of a scoped dimension's row for the change among units outside its scope."""
+GROUP_SEP = " + "
+"""Joins a group's members in its key, for display (its ``members`` column lists them)."""
+_COUNTS = ["x_0", "n_0", "x_1", "n_1"]
 
 
 @dataclass(frozen=True)
@@ -538,29 +550,62 @@ class _Overlaps:
                  frames: dict[tuple[str, str], _Frame], change: float, kind: str) -> None:
         self.pairs, self.frames, self.change, self.kind = pairs, frames, change, kind
         self._margins: dict[tuple[str, str], list[pd.DataFrame]] = {}
+        self._keys: dict[tuple[str, str], pd.DataFrame] = {}
+        # a combination and a group: the cell of their overlap (counted apart, three
+        # dimensions), the combination, the group within its frame, the frame
+        self.triples: dict[tuple[str, str], tuple[pd.Series, pd.Series, pd.Series, _Frame]] = {}
+
+    def split(self, pair: tuple[str, str]) -> pd.DataFrame:
+        """A pair's cell keys split into its two dimensions' keys."""
+        if pair not in self._keys:
+            self._keys[pair] = self.pairs[pair]["key"].str.split(SEP, n=1, expand=True,
+                                                                 regex=False)
+        return self._keys[pair]
+
+    def comparable(self, a: pd.Series, b: pd.Series) -> bool:
+        """Two segments of other dimensions, or a combination and a group counted apart."""
+        if a["dimension"] == b["dimension"]:
+            return False
+        if SEP in a["dimension"] or SEP in b["dimension"]:
+            return (_label(a), _label(b)) in self.triples or (_label(b), _label(a)) in self.triples
+        return True
 
     def margins(self, pair: tuple[str, str]) -> list[pd.DataFrame]:
         """Per-segment sums of a pair's cells, for each of its two dimensions."""
         if pair not in self._margins:
-            t = self.pairs[pair]
-            keys = t["key"].str.split(SEP, n=1, expand=True, regex=False)
-            cols = ["x_0", "n_0", "x_1", "n_1"]
-            self._margins[pair] = [t[cols].groupby(keys[i].to_numpy()).sum() for i in (0, 1)]
+            t, keys = self.pairs[pair], self.split(pair)
+            self._margins[pair] = [t[_COUNTS].groupby(keys[i].to_numpy()).sum() for i in (0, 1)]
         return self._margins[pair]
 
     def find(self, a: pd.Series, b: pd.Series) -> tuple | None:
-        """The cell of segments ``a`` and ``b``, their sums in its frame, and the frame."""
+        """The cell of segments ``a`` and ``b``, their sums in its frame, and the frame.
+
+        A group's cell and sums add up its members'."""
+        if (_label(a), _label(b)) in self.triples:
+            return self.triples[_label(a), _label(b)]
+        if (_label(b), _label(a)) in self.triples:
+            cell, mb, ma, f = self.triples[_label(b), _label(a)]
+            return cell, ma, mb, f
         for pair, order in (((a["dimension"], b["dimension"]), (0, 1)),
                             ((b["dimension"], a["dimension"]), (1, 0))):
             if pair in self.pairs:
                 t = self.pairs[pair]
                 first, second = (a, b) if order == (0, 1) else (b, a)
-                row = t[t["key"] == first["key"] + SEP + second["key"]]
-                if row.empty:
-                    return None
                 m = self.margins(pair)
-                return (row.iloc[0], m[order[0]].loc[a["key"]], m[order[1]].loc[b["key"]],
-                        self.frames[pair])
+                ka, kb = _members(a), _members(b)
+                if len(ka) == 1 and len(kb) == 1:
+                    row = t[t["key"] == first["key"] + SEP + second["key"]]
+                    if row.empty:
+                        return None
+                    return (row.iloc[0], m[order[0]].loc[a["key"]], m[order[1]].loc[b["key"]],
+                            self.frames[pair])
+                keys = self.split(pair)
+                k1, k2 = (ka, kb) if order == (0, 1) else (kb, ka)
+                rows = t[keys[0].isin(k1).to_numpy() & keys[1].isin(k2).to_numpy()]
+                if rows.empty:
+                    return None
+                return (rows[_COUNTS].sum(), m[order[0]].reindex(ka).fillna(0.0).sum(),
+                        m[order[1]].reindex(kb).fillna(0.0).sum(), self.frames[pair])
         return None
 
     def moved_more(self, cell: pd.Series, outer: pd.Series, way: float) -> bool:
@@ -730,8 +775,86 @@ def _label(row: pd.Series) -> str:
     return f"{row['dimension']}={row['key']}"
 
 
-def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
-           change: float, candidates: int = 40) -> pd.DataFrame:
+def _members(row: pd.Series) -> list[str]:
+    """A group's members, or the segment's own key."""
+    members = row.get("members")
+    return list(members) if isinstance(members, (list, tuple)) else [row["key"]]
+
+
+def _groups(segments: pd.DataFrame,
+            counted: dict[str, tuple[dict[str, pd.DataFrame], _Frame]], kind: str,
+            change: float) -> pd.DataFrame:
+    """The drivers of each grouped dimension taken together, where there are two or more.
+
+    The members are the dimension's segments that drive the change its way (supported,
+    significant and distinct); the group is decomposed as one segment of the
+    dimension with its members merged, so its contribution is theirs summed and
+    its interval comes from its own counts. ``counted``: per dimension, its counts
+    per period (``baseline``, ``current``) and the frame they are in.
+    """
+    found = []
+    for d in dict.fromkeys(segments["dimension"]):
+        if d not in DIMENSIONS or not DIMENSIONS[d].grouped:
+            continue
+        mine = segments[(segments["dimension"] == d) & segments["supported"].astype(bool)
+                        & ~segments["noise"].astype(bool) & segments["distinct"].astype(bool)
+                        & ~segments["key"].isin((OUTSIDE, UNKNOWN))]
+        mine = mine[[_same_way(v, change) for v in mine["contribution"]]]
+        if len(mine) < 2:
+            continue
+        members = [str(k) for k in mine.sort_values(
+            "contribution", key=abs, ascending=False, kind="stable")["key"]]
+        key = GROUP_SEP.join(members)
+        periods, frame = counted[d]
+        merged = [t.assign(key=t["key"].where(~t["key"].isin(members), key)).groupby(
+            "key", as_index=False, sort=False)[["x", "n"]].sum()
+            for t in (periods["baseline"], periods["current"])]
+        row = _table(*merged, frame, kind).query("key == @key").assign(dimension=d)
+        way = 1.0 if change >= 0 else -1.0
+        # its members passed the tests of their family; the group is tested on its own
+        row["p_adjusted"], row["surprise_p_adjusted"] = row["p_value"], row["surprise_p"]
+        row["noise"] = ~(row["p_value"] < 0.05)
+        row["distinct"] = ((row["surprise_p"] < 0.05) & (way * row["surprise"] > 0)
+                           & (way * row["surprise"] >= MIN_SURPRISE * abs(change)))
+        row["members"] = [members]
+        found.append(row)
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame()
+
+
+def _count_triples(overlaps: _Overlaps, combos: pd.DataFrame, groups: pd.DataFrame,
+                   count: Any, frame_of: Any) -> None:
+    """Count each combination's units inside each group, so the two can be compared.
+
+    ``count(frame, dimension, members, pairs)`` returns, per period, the counts of a
+    group's units in a frame per cell of each pair (``()`` first: the group in the frame).
+    """
+    if combos.empty or groups.empty:
+        return
+    for _, g in groups.iterrows():
+        pairs = list(dict.fromkeys(tuple(d.split(SEP)) for d in combos["dimension"]))
+        for frame in dict.fromkeys(frame_of(p) for p in pairs):
+            mine = [p for p in pairs if frame_of(p) == frame]
+            counts = count(frame, g["dimension"], g["members"], mine)
+            inside = _cells(counts, ())
+            for _, c in combos[combos["dimension"].isin([SEP.join(p) for p in mine])].iterrows():
+                cells = _cells(counts, tuple(c["dimension"].split(SEP)))
+                cell = (cells.loc[c["key"]] if c["key"] in cells.index
+                        else pd.Series(0.0, index=_COUNTS))
+                overlaps.triples[_label(c), _label(g)] = (
+                    cell, c[_COUNTS].astype(float), inside.iloc[0] if len(inside) else
+                    pd.Series(0.0, index=_COUNTS), overlaps.frames[tuple(c["dimension"].split(SEP))])
+
+
+def _cells(counts: dict[str, dict[tuple[str, ...], pd.DataFrame]], group: tuple[str, ...]
+           ) -> pd.DataFrame:
+    """One group of dimensions' counts of both periods side by side, indexed by key."""
+    t = counts["baseline"][group].merge(counts["current"][group], on="key", how="outer",
+                                        suffixes=("_0", "_1")).fillna(0.0)
+    return t.set_index("key")[_COUNTS]
+
+
+def _prune(one: pd.DataFrame, combos: pd.DataFrame, groups: pd.DataFrame,
+           overlaps: _Overlaps, change: float, candidates: int = 40) -> pd.DataFrame:
     """The drivers: supported segments pushing the change beyond their share, without
     redundant ones, ranked by |contribution|.
 
@@ -751,15 +874,20 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, overlaps: _Overlaps,
     redundant.update(_other_side(rows))
     if not combos.empty:
         rows += [r for _, r in combos.drop(columns="parents").iterrows()]
+    for _, g in groups.iterrows() if not groups.empty else ():
+        rows.append(g)
+        for m in g["members"]:  # the group holds its members' contributions
+            redundant.setdefault((g["dimension"], m), _label(g))
     rows.sort(key=lambda r: (r["noise"] or not r["distinct"], -abs(r["surprise"]),
                              r["dimension"], r["key"]))
     kept: list[pd.Series] = []
     for r in rows[:candidates]:
         me = (r["dimension"], r["key"])
-        if SEP not in r["dimension"] and me not in redundant:
+        if me not in redundant:
             # only a real driver of another dimension can explain a segment away
-            for d in [d for d in kept if SEP not in d["dimension"]
-                      and d["dimension"] != r["dimension"] and not d["noise"] and d["distinct"]
+            # (a combination only a group counted apart, or the reverse)
+            for d in [d for d in kept if overlaps.comparable(r, d)
+                      and not d["noise"] and d["distinct"]
                       and (d["dimension"], d["key"]) not in redundant]:
                 rel = overlaps.relation(r, d)
                 if rel == "reflects":
@@ -884,7 +1012,6 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
                          f"{', '.join(EXPLAINABLE)}")
     source = load_source(source)
     spec = EXPLAINABLE[metric]
-    kind = spec.kind
     b, c = parse_period(*baseline), parse_period(*current)
     plan, lookback = _plan(source, market, metric, b.start,
                            tuple(dimensions or spec.dimensions))
@@ -898,6 +1025,20 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     cols = dims + what
     pairs_wanted = [(a, bdim) for i, a in enumerate(dims) for bdim in dims[i + 1:]
                     if not (a in scoped and bdim in scoped)] if combinations else []
+    with ExitStack() as stack:
+        return _explain(source, market, metric, spec, b, c, plan, cols, what, dims, scoped,
+                        pairs_wanted, lookback, maturity, same_age, top, stack)
+
+
+def _explain(source: Any, market: str, metric: str, spec: _Metric, b: Any, c: Any,
+             plan: list[dict[str, Any]], cols: tuple[str, ...], what: tuple[str, ...],
+             dims: tuple[str, ...], scoped: dict[str, Dimension],
+             pairs_wanted: list[tuple[str, str]], lookback: int | None,
+             maturity: Maturity | None, same_age: bool, top: int,
+             stack: ExitStack) -> dict[str, Any]:
+    """:func:`explain` once its dimensions are planned; ``stack`` holds each period's
+    units in the engine while the drivers are compared."""
+    kind = spec.kind
     # groups per frame: all units, and each scoped dimension's units
     frame_groups: dict[str | None, list[tuple[str, ...]]] = {
         None: [(), *((d,) for d in cols if d not in scoped),
@@ -905,6 +1046,7 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     for name in scoped:
         frame_groups[name] = [(), (name,), *(p for p in pairs_wanted if name in p)]
     counted: dict[str, dict[tuple[str | None, tuple[str, ...]], pd.DataFrame]] = {}
+    cached: dict[str, tuple[Any, Any]] = {}
     matured = _maturity(source, market, metric, b, c, maturity, same_age)
     aged = source.at(matured["baseline_as_of"]) if matured["same_age"] else source
     for period, p in (("baseline", b), ("current", c)):
@@ -915,11 +1057,12 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
                                 for n, d in scoped.items()})
         units = units.select(*cols, "_flag", *(_scope_column(n) for n in scoped))
         counted[period] = {}
-        with src.cached(units) as u:
-            for frame, groups in frame_groups.items():
-                rows = u if frame is None else u.filter(u[_scope_column(frame)])
-                for g, t in zip(groups, _counts(src, rows, groups), strict=True):
-                    counted[period][frame, g] = t
+        u = stack.enter_context(src.cached(units))
+        cached[period] = (src, u)
+        for frame, groups in frame_groups.items():
+            rows = u if frame is None else u.filter(u[_scope_column(frame)])
+            for g, t in zip(groups, _counts(src, rows, groups), strict=True):
+                counted[period][frame, g] = t
 
     def totals(frame: str | None) -> dict[str, tuple[float, float]]:
         return {k: (float(v[frame, ()]["x"].sum()), float(v[frame, ()]["n"].sum()))
@@ -964,9 +1107,24 @@ def explain(source: Any, market: str, metric: str, baseline: tuple[Any, Any],
     is_what = table["dimension"].isin(what)
     segments = table[~is_what].reset_index(drop=True)
     combos = _combinations(overlaps, delta) if pairs else pd.DataFrame()
-    if not combos.empty:
-        combos["share_of_change"] = combos["contribution"] / change if change else np.nan
-    drivers = _prune(segments, combos, overlaps, delta)
+    groups = _groups(segments, {d: ({k: counted[k][frame_of((d,)), (d,)] for k in counted},
+                                    frames[frame_of((d,))]) for d in dims}, kind, delta)
+    for t in (combos, groups):
+        if not t.empty:
+            t["share_of_change"] = t["contribution"] / change if change else np.nan
+
+    def count(frame: str | None, dimension: str, members: list[str],
+              groups: list[tuple[str, ...]]) -> dict[str, dict[tuple[str, ...], pd.DataFrame]]:
+        out = {}
+        for period, (src, u) in cached.items():
+            rows = u.filter(u[dimension].isin(members))
+            rows = rows if frame is None else rows.filter(rows[_scope_column(frame)])
+            out[period] = dict(zip([(), *groups], _counts(src, rows, [(), *groups]),
+                                   strict=True))
+        return out
+
+    _count_triples(overlaps, combos, groups, count, frame_of)
+    drivers = _prune(segments, combos, groups, overlaps, delta)
     breakdown = table[is_what & (table["key"] != UNKNOWN)]  # (unknown): not cancelled
     breakdown = breakdown.reindex(breakdown["contribution"].abs().sort_values(
         ascending=False, kind="stable").index).reset_index(drop=True)
@@ -1053,6 +1211,8 @@ def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
                    "surprise": num(r["surprise"]), "noise": bool(r["noise"]),
                    "units": [num(r.get("n_0")), num(r.get("n_1"))],
                    "supported": bool(r.get("supported", True))}
+            if isinstance(r.get("members"), (list, tuple)):
+                row["members"] = [str(m) for m in r["members"]]
             if "follows_market" in r:
                 row["follows_market"] = bool(r["follows_market"])
             if bool(r.get("against_change", False)):
