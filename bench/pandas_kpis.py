@@ -117,3 +117,10 @@ def kpis(root: str | Path, market: str, start: str, end: str) -> dict[str, float
                 "feedback_mean_rating": float(rated.mean()) if len(rated) else None,
                 "feedback_negative_share": rate((rated <= 2).sum(), len(rated))})
     return out
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(json.dumps(kpis(*sys.argv[1:5])))

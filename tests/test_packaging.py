@@ -27,6 +27,7 @@ def test_environment_yml_matches_pyproject() -> None:
     wanted = dict(_split(r) for r in project["dependencies"])
     wanted.update(_split(r) for r in project["optional-dependencies"]["dev"])
     wanted.update(_split(r) for r in project["optional-dependencies"]["spark"])
+    wanted.update(_split(r) for r in project["optional-dependencies"]["bench"])
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
@@ -36,7 +37,7 @@ def test_environment_yml_matches_pyproject() -> None:
     assert have.pop("pip") == ""
     assert have.pop("openjdk") == "==17"  # the JVM Spark runs on
     assert have == wanted
-    assert pip == ["-e .[dev,spark]"]
+    assert pip == ["-e .[dev,spark,bench]"]
 
 
 def test_docs_name_every_kpi_and_column() -> None:
