@@ -207,6 +207,19 @@ def test_sellers_driving_a_change_together_are_one_group() -> None:
     from shopcx.rootcause.drivers import explain_to_dict
 
     assert explain_to_dict(r)["drivers"][0]["members"] == ["S1", "S2"]
+    # the readout names the group, and its waterfall puts the members first, together
+    from shopcx.readouts.plots import plot_waterfall
+    from shopcx.readouts.story import Story, actions_for, driver_table
+
+    story = Story("cancellation_rate", "US", None, r)
+    assert driver_table(story)["segment"].iloc[0] == "sellers S1 and S2 together"
+    assert "Contact sellers S1 and S2 about" in actions_for(story)["next step"].iloc[0]
+    sellers = r["all_segments"].query("dimension == 'seller_id'")
+    fig = plot_waterfall(sellers, r["baseline"]["value"], r["current"]["value"], "seller id",
+                         lead=["S1", "S2"])
+    ax = fig.axes[0]
+    assert ax.get_title() == "By seller id: S1 and S2 drive it together (100% of the change)"
+    assert [t.get_text() for t in ax.get_xticklabels()][1:3] == ["S1", "S2"]
 
 
 def test_one_driving_seller_is_no_group() -> None:

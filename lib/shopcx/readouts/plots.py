@@ -332,19 +332,24 @@ def plot_daily_band(band: pd.DataFrame, change_points: pd.DataFrame, label: str,
 
 
 def plot_waterfall(segments: pd.DataFrame, baseline: float, current: float, dimension: str,
-                   kind: str = "proportion", top: int = 6, lead: str | None = None) -> Figure:
+                   kind: str = "proportion", top: int = 6,
+                   lead: str | list[str] | None = None) -> Figure:
     """From the baseline value to the current one, segment by segment of one dimension.
 
     ``segments`` holds one dimension of :func:`shopcx.rootcause.drivers.explain`'s
-    ``all_segments``; ``lead`` (the driver the text names) comes first, then the
-    largest contributions get a bar each up to ``top``, the rest one "other"
-    bar, so the bars add up exactly to the change.
+    ``all_segments``; ``lead`` (the driver the text names, or a group driver's
+    members) comes first, then the largest contributions get a bar each up to
+    ``top``, the rest one "other" bar, so the bars add up exactly to the change.
     """
     if segments.empty or baseline is None or current is None:
         return _empty("No change to decompose.")
     seg = segments.reindex(segments["contribution"].abs().sort_values(ascending=False).index)
-    if lead is not None and (seg["key"] == lead).any():
-        seg = pd.concat([seg[seg["key"] == lead], seg[seg["key"] != lead]])
+    group = [lead] if isinstance(lead, str) else list(lead or [])
+    if group and seg["key"].isin(group).any():
+        first = seg[seg["key"].isin(group)].set_index("key", drop=False).reindex(
+            [k for k in group if k in set(seg["key"])])
+        seg = pd.concat([first, seg[~seg["key"].isin(group)]])
+        top = max(top, len(first))
     names = {"(outside scope)": "outside scope", "(unknown)": "not recorded"}
     shown = seg.head(top)
     steps = [(names.get(str(k), str(k)), float(c)) for k, c in zip(
@@ -364,11 +369,17 @@ def plot_waterfall(segments: pd.DataFrame, baseline: float, current: float, dime
     ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=8)
     if kind == "proportion":
         _percent(ax, "y", 1)
-    first = steps[0][1] if steps else 0.0
+    n = len(group) if len(group) > 1 and len(steps) >= len(group) else 1
+    first = sum(c for _, c in steps[:n])
     change = current - baseline
     share = f" ({first / change:.0%} of the change)" if change else ""
-    verb = "is the driver" if lead is not None else "contributes the most"
-    ax.set_title(f"By {dimension}: {steps[0][0] if steps else ''} {verb}{share}")
+    if n > 1:
+        names = [k for k, _ in steps[:n]]
+        who, verb = f"{', '.join(names[:-1])} and {names[-1]}", "drive it together"
+    else:
+        who = steps[0][0] if steps else ""
+        verb = "is the driver" if lead is not None else "contributes the most"
+    ax.set_title(f"By {dimension}: {who} {verb}{share}")
     levels = np.cumsum([baseline] + [c for _, c in steps])
     lo, hi = float(min(levels.min(), current)), float(max(levels.max(), current))
     pad = (hi - lo) * 0.25 or abs(hi) * 0.1 or 0.01

@@ -393,9 +393,11 @@ def show(story: Story) -> None:
     if dim is not None and r["change"] is not None:
         seg = r["all_segments"][r["all_segments"]["dimension"] == dim]
         top = _significant(r["drivers_table"]).iloc[0]
-        lead = top["key"].split(SEP)[0].split(GROUP_SEP)[0]  # a group: its largest member
+        lead = top["key"].split(SEP)[0]
+        members = _members(top["dimension"], lead)  # a group: its members, together
         display(plots.plot_waterfall(seg, r["baseline"]["value"], r["current"]["value"],
-                                     dim.replace("_", " "), kind, lead=lead))
+                                     dim.replace("_", " "), kind,
+                                     lead=members if members is not None else lead))
         rate, mix = seg["rate_effect"].sum(), seg["mix_effect"].sum()
         display(Markdown(
             f"**Rate or mix?** Across {dim.replace('_', ' ')}, the segments' own rates "
