@@ -48,3 +48,37 @@ def test_dataframes_are_never_cached(tmp_path: Path, monkeypatch) -> None:
     source = load_source(tiny_tables())
     assert _rate(compare_periods(source, "US", *PERIOD, *BASE)) == 4 / 6
     assert not (cache / "results").exists()
+
+
+def test_the_data_end_is_scanned_once_per_dataset(tmp_path: Path, monkeypatch) -> None:
+    """The data's end (midnight after its latest event) needs a scan of every time
+    column; a folder's is kept under the files' fingerprint and rescanned when a
+    file changes."""
+    from shopcx.data.sources import Source
+
+    monkeypatch.setenv("SHOPCX_CACHE_DIR", str(tmp_path / "cache"))
+    tables = tiny_tables()
+    data = write_tables(tables, tmp_path / "data", "parquet")
+    end = load_source(str(data)).data_end()
+    latest = max(tables["orders"][c].max() for c in ("created_at", "paid_at", "shipped_at",
+                                                       "delivered_at"))
+    latest = max([latest] + [tables[t][c].max() for t, c in (
+        ("cancellations", "requested_at"), ("cancellations", "resolved_at"),
+        ("contacts", "created_at"), ("feedback", "created_at"))])
+    assert end == pd.Timestamp(latest).floor("D") + pd.Timedelta(days=1)
+    assert len(list((tmp_path / "cache" / "data_end").glob("*.json"))) == 1
+
+    def no_query(self: Source, expr: object) -> None:
+        raise AssertionError("the data's end was scanned again")
+
+    monkeypatch.setattr(Source, "execute", no_query)
+    assert load_source(str(data)).data_end() == end  # from the cache, no query
+    monkeypatch.undo()
+    monkeypatch.setenv("SHOPCX_CACHE_DIR", str(tmp_path / "cache"))
+    later = tables["feedback"].copy()
+    later.loc[later.index[0], "created_at"] = pd.Timestamp(end) + pd.Timedelta(days=3)
+    tables["feedback"] = later
+    time.sleep(0.01)
+    write_tables(tables, data, "parquet")
+    os.utime(data / "feedback.parquet")
+    assert load_source(str(data)).data_end() == pd.Timestamp(end) + pd.Timedelta(days=4)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -106,13 +107,27 @@ class Source:
         if self.as_of is not None:
             return self.as_of
         if "_data_end" not in self.__dict__:
-            t = self.tables
-            parts = [t[name].aggregate(last=t[name][col].max())
-                     for name, cols in _TIME_COLUMNS.items() if name in t for col in cols]
-            last = self.execute(ibis.union(*parts).aggregate(last=ibis._["last"].max()))
-            value = last["last"].iloc[0] if len(last) else None
-            self.__dict__["_data_end"] = (None if value is None or pd.isna(value) else
-                                          pd.Timestamp(value).floor("D") + pd.Timedelta(days=1))
+            # a scan of every time column: for a folder of files, kept in the user's
+            # cache under the files' fingerprint, like the validation report
+            cached = _cache_file(self.fingerprint, "data_end")
+            end: pd.Timestamp | None | str = "unknown"
+            if cached is not None and cached.exists():
+                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                    stored = json.loads(cached.read_text())["data_end"]
+                    end = None if stored is None else pd.Timestamp(stored)
+            if isinstance(end, str):
+                t = self.tables
+                parts = [t[name].aggregate(last=t[name][col].max())
+                         for name, cols in _TIME_COLUMNS.items() if name in t for col in cols]
+                last = self.execute(ibis.union(*parts).aggregate(last=ibis._["last"].max()))
+                value = last["last"].iloc[0] if len(last) else None
+                end = (None if value is None or pd.isna(value) else
+                       pd.Timestamp(value).floor("D") + pd.Timedelta(days=1))
+                if cached is not None:
+                    with contextlib.suppress(OSError):  # a read-only home is no reason to fail
+                        write_atomic(cached, json.dumps(
+                            {"data_end": None if end is None else end.isoformat()}))
+            self.__dict__["_data_end"] = end
         return self.__dict__["_data_end"]
 
     def table(self, name: str) -> ir.Table:
@@ -348,10 +363,10 @@ def rewind(name: str, table: ir.Table, as_of: pd.Timestamp) -> ir.Table:
     return table.filter(table.created_at < cut)
 
 
-def _cache_file(fingerprint: str | None) -> Path | None:
+def _cache_file(fingerprint: str | None, kind: str = "validation") -> Path | None:
     if fingerprint is None:
         return None
-    return cache_dir() / "validation" / f"{fingerprint}.json"
+    return cache_dir() / kind / f"{fingerprint}.json"
 
 
 def _fingerprint(paths: list[Path]) -> str:

@@ -167,14 +167,18 @@ def enrich_orders(source: Source, orders: ir.Table, cancels: ir.Table | None = N
     )
 
 
-def period_contacts(source: Source, market: str, start: Any, end: Any) -> ir.Table:
+def period_contacts(source: Source, market: str, start: Any, end: Any,
+                    repeat: bool = True) -> ir.Table:
     """C: contacts of ``market`` created in ``[start, end)``, with a ``repeat`` flag.
 
     ``repeat`` is true when another contact on the same order followed within
-    168 hours (see ``repeat_contact_rate``).
+    168 hours (see ``repeat_contact_rate``); ``repeat=False`` leaves the flag
+    out (a join with every later contact) for a caller that does not read it.
     """
     p = parse_period(start, end)
     c = source.rows("contacts", market_code(market), "created_at", p.start, p.end)
+    if not repeat:
+        return c
     c = c.left_join(_repeat_flags(source, c, p.start, p.end), "contact_id").drop(
         "contact_id_right")
     return c.mutate(repeat=c.repeat.fill_null(False))

@@ -385,6 +385,7 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
     feedback created in each period)."""
     contacts = source.tables["contacts"]
     c = period_contacts(source, market, p.start, p.end)
+    plain = period_contacts(source, market, p.start, p.end, repeat=False)  # escalations
     fb = period_feedback(source, market, p.start, p.end)
     cancel_contacts = contacts.filter(contacts.reason.isin(CANCEL_CONTACT_REASONS),
                                       contacts.order_id.notnull())
@@ -395,9 +396,11 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
         reqs = reqs.join(seg, "order_id")
         if own is not None:
             c = c.mutate(**{by: own(c.created_at)})
+            plain = plain.mutate(**{by: own(plain.created_at)})
             fb = fb.mutate(**{by: own(fb.created_at)})
         else:
             c = c.join(seg, "order_id")
+            plain = plain.join(seg, "order_id")
             fb = fb.join(seg, "order_id")
     coc = cancel_contacts.select("order_id").join(cancelled.select(*keys), "order_id")
     parts = [
@@ -406,7 +409,7 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
         _contact_aggregates(c, by, cuts),
         _feedback_aggregates(fb, by),
         _group(coc, by, n_cancelled_order_contacts=coc.count()),
-        _escalation_aggregates(escalation_facts(source, c, [by] if by else []), by),
+        _escalation_aggregates(escalation_facts(source, plain, [by] if by else []), by),
     ]
     if not by:  # one row each: a single statement (one plan, one round trip)
         one = parts[0]
