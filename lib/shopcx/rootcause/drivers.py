@@ -408,10 +408,11 @@ def _counts(source: Any, units: ibis.Table, groups: list[tuple[str, ...]]
     out = []
     for dims, t in zip(groups, source.aggregate_each(units, groups, x=ibis._._flag.sum(),
                                                      n=ibis._.count()), strict=True):
-        values = t[list(dims)].fillna(UNKNOWN)
-        key = ([SEP.join(map(str, v)) for v in values.itertuples(index=False)] if dims
-               else [""] * len(t))
-        out.append(pd.DataFrame({"key": pd.Series(key, dtype=object),
+        values = t[list(dims)].astype(object).fillna(UNKNOWN).astype(str)
+        key = values.iloc[:, 0] if dims else pd.Series([""] * len(t), index=t.index)
+        for d in dims[1:]:
+            key = key + SEP + values[d]
+        out.append(pd.DataFrame({"key": pd.Series(key.to_numpy(), dtype=object),
                                  "x": t["x"].fillna(0).astype(float),
                                  "n": t["n"].astype(float)}))
     return out
@@ -556,10 +557,12 @@ class _Overlaps:
         self.triples: dict[tuple[str, str], tuple[pd.Series, pd.Series, pd.Series, _Frame]] = {}
 
     def split(self, pair: tuple[str, str]) -> pd.DataFrame:
-        """A pair's cell keys split into its two dimensions' keys."""
+        """A pair's cell keys split into its two dimensions' keys (columns 0 and 1)."""
         if pair not in self._keys:
-            self._keys[pair] = self.pairs[pair]["key"].str.split(SEP, n=1, expand=True,
-                                                                 regex=False)
+            t = self.pairs[pair]
+            parts = [k.partition(SEP) for k in t["key"]]
+            self._keys[pair] = pd.DataFrame({0: [p[0] for p in parts],
+                                             1: [p[2] for p in parts]}, index=t.index)
         return self._keys[pair]
 
     def comparable(self, a: pd.Series, b: pd.Series) -> bool:
@@ -722,7 +725,7 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
         if t.empty:
             continue
         f = overlaps.frames[a, b]
-        keys = t["key"].str.split(SEP, n=1, expand=True, regex=False)
+        keys = overlaps.split((a, b))
         ma, mb = (m.loc[keys[i].to_numpy()] for i, m in enumerate(overlaps.margins((a, b))))
         sign = np.sign(t["contribution"].to_numpy(float))  # each cell in its own way
         ca, cb = (f.scale * f.points(m).to_numpy() * sign for m in (ma, mb))
@@ -1196,7 +1199,7 @@ def explain_to_dict(result: dict[str, Any]) -> dict[str, Any]:
 
     def rows(table: pd.DataFrame) -> list[dict[str, Any]]:
         out = []
-        for _, r in table.iterrows():
+        for r in table.to_dict("records"):
             row = {"dimension": r["dimension"], "key": r["key"],
                    "contribution": num(r["contribution"]),
                    "share_of_change": num(r["share_of_change"]), "effect": r["effect"],
