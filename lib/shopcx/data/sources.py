@@ -109,26 +109,21 @@ class Source:
         if "_data_end" not in self.__dict__:
             # a scan of every time column: for a folder of files, kept in the user's
             # cache under the files' fingerprint, like the validation report
-            cached = _cache_file(self.fingerprint, "data_end")
-            end: pd.Timestamp | None | str = "unknown"
-            if cached is not None and cached.exists():
-                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                    stored = json.loads(cached.read_text())["data_end"]
-                    end = None if stored is None else pd.Timestamp(stored)
-            if isinstance(end, str):
-                t = self.tables
-                parts = [t[name].aggregate(last=t[name][col].max())
-                         for name, cols in _TIME_COLUMNS.items() if name in t for col in cols]
-                last = self.execute(ibis.union(*parts).aggregate(last=ibis._["last"].max()))
-                value = last["last"].iloc[0] if len(last) else None
-                end = (None if value is None or pd.isna(value) else
-                       pd.Timestamp(value).floor("D") + pd.Timedelta(days=1))
-                if cached is not None:
-                    with contextlib.suppress(OSError):  # a read-only home is no reason to fail
-                        write_atomic(cached, json.dumps(
-                            {"data_end": None if end is None else end.isoformat()}))
-            self.__dict__["_data_end"] = end
+            self.__dict__["_data_end"] = _kept_on_disk(
+                self.fingerprint, "data_end", self._scan_data_end,
+                lambda end: json.dumps({"data_end": None if end is None else end.isoformat()}),
+                lambda text: (None if (v := json.loads(text)["data_end"]) is None
+                              else pd.Timestamp(v)))
         return self.__dict__["_data_end"]
+
+    def _scan_data_end(self) -> pd.Timestamp | None:
+        t = self.tables
+        parts = [t[name].aggregate(last=t[name][col].max())
+                 for name, cols in _TIME_COLUMNS.items() if name in t for col in cols]
+        last = self.execute(ibis.union(*parts).aggregate(last=ibis._["last"].max()))
+        value = last["last"].iloc[0] if len(last) else None
+        return (None if value is None or pd.isna(value) else
+                pd.Timestamp(value).floor("D") + pd.Timedelta(days=1))
 
     def table(self, name: str) -> ir.Table:
         return self.tables[name]
@@ -263,17 +258,10 @@ class Source:
         if self._base is not None:  # the contract holds for the whole data
             return self._base.validate()
         if self._report is None:
-            cached = _cache_file(self.fingerprint)
-            if cached is not None and cached.exists():
-                try:
-                    self._report = ValidationReport.from_json(cached.read_text())
-                except (ValueError, KeyError, TypeError):
-                    self._report = None
-            if self._report is None:
-                self._report = validate_source(self)
-                if cached is not None:
-                    with contextlib.suppress(OSError):  # a read-only home is no reason to fail
-                        write_atomic(cached, self._report.to_json())
+            self._report = _kept_on_disk(self.fingerprint, "validation",
+                                         lambda: validate_source(self),
+                                         lambda report: report.to_json(),
+                                         ValidationReport.from_json)
         return self._report
 
     def slice_fingerprint(self, market: str, start: Any, end: Any, history_days: int = 180,
@@ -363,10 +351,23 @@ def rewind(name: str, table: ir.Table, as_of: pd.Timestamp) -> ir.Table:
     return table.filter(table.created_at < cut)
 
 
-def _cache_file(fingerprint: str | None, kind: str = "validation") -> Path | None:
-    if fingerprint is None:
-        return None
-    return cache_dir() / kind / f"{fingerprint}.json"
+def _kept_on_disk(fingerprint: str | None, kind: str, compute: Callable[[], Any],
+                  dump: Callable[[Any], str], load: Callable[[str], Any]) -> Any:
+    """``compute()``, kept in the user's cache under the files' ``fingerprint``.
+
+    Read back with ``load`` when stored and readable, else computed and stored
+    with ``dump`` (a read-only home is no reason to fail). Without a
+    fingerprint (DataFrames, engine URLs) it is computed every time.
+    """
+    path = None if fingerprint is None else cache_dir() / kind / f"{fingerprint}.json"
+    if path is not None and path.exists():
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            return load(path.read_text())
+    value = compute()
+    if path is not None:
+        with contextlib.suppress(OSError):
+            write_atomic(path, dump(value))
+    return value
 
 
 def _fingerprint(paths: list[Path]) -> str:

@@ -129,8 +129,8 @@ from shopcx.rootcause.dimensions import (
     segment_window,
 )
 
-__all__ = ["EXPLAINABLE", "GROUP_SEP", "MIN_EVENTS", "MIN_SURPRISE", "MIN_UNITS", "decompose", "explain",
-           "explain_to_dict", "with_request_outcome"]
+__all__ = ["EXPLAINABLE", "GROUP_SEP", "MIN_EVENTS", "MIN_SURPRISE", "MIN_UNITS", "decompose",
+           "explain", "explain_to_dict", "with_request_outcome"]
 
 ORDER_DIMENSIONS = ("category", "sales_channel", "fulfillment", "payment_method", "carrier",
                     "seller_id", "buyer_segment")
@@ -833,8 +833,8 @@ def _count_triples(overlaps: _Overlaps, combos: pd.DataFrame, groups: pd.DataFra
     """
     if combos.empty or groups.empty:
         return
+    pairs = list(dict.fromkeys(tuple(d.split(SEP)) for d in combos["dimension"]))
     for _, g in groups.iterrows():
-        pairs = list(dict.fromkeys(tuple(d.split(SEP)) for d in combos["dimension"]))
         for frame in dict.fromkeys(frame_of(p) for p in pairs):
             mine = [p for p in pairs if frame_of(p) == frame]
             counts = count(frame, g["dimension"], g["members"], mine)
