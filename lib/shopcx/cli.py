@@ -237,6 +237,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
+    if args.format == "json" and not args.by and not args.as_of:
+        # DuckDB alone, from what earlier runs kept (docs/performance.md); else the full path
+        from shopcx.metrics.quick import kpis_document
+
+        quick = kpis_document(args.data, args.market, args.start, args.end, args.maturity)
+        if quick is not None:
+            doc, warnings = quick
+            for warning in warnings:
+                print(warning, file=sys.stderr)
+            print(json.dumps(doc, indent=2, allow_nan=False))
+            return 0
     from shopcx import metrics
     from shopcx.metrics.maturity import load_maturity
     from shopcx.readouts import formatting

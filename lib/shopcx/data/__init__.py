@@ -15,7 +15,8 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["contract", "csvfile", "demo", "demo_text", "sources"],
+    submodules=["contract", "csvfile", "demo", "demo_text", "layout", "report", "sources",
+                "statements"],
     submod_attrs={
         "contract": ["CANCEL_CONTACT_REASONS", "TABLES", "ValidationReport", "validate_source"],
         "csvfile": ["check_csv"],

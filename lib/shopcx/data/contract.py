@@ -13,14 +13,15 @@ strings, timestamps as naive UTC, ``rating``/``csat`` as integers.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
+
+from shopcx.data.report import CONTRACT_VERSION, Finding, ValidationReport
 
 __all__ = [
     "CANCEL_CONTACT_REASONS",
@@ -37,9 +38,6 @@ __all__ = [
     "normalize_table",
     "validate_source",
 ]
-
-CONTRACT_VERSION = "1.1"
-"""Bumped whenever a rule changes, so cached validation reports are not reused."""
 
 ColumnType = Literal["string", "float", "int", "bool", "timestamp"]
 
@@ -169,69 +167,6 @@ _IBIS_TYPE = {
     "bool": dt.boolean,
     "timestamp": dt.Timestamp(),
 }
-
-
-# --------------------------------------------------------------------------- findings
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One broken rule: where, which rule, how many rows, and one example."""
-
-    severity: Literal["error", "warning"]
-    table: str
-    column: str | None
-    rule: str
-    message: str
-    rows: int
-    example: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.table}.{self.column}" if self.column else self.table
-        text = f"{self.severity}: {where}: {self.message} [{self.rule}]"
-        if self.rows:
-            text += f": {self.rows:,} row{'s' if self.rows != 1 else ''}"
-        if self.example:
-            text += f", e.g. {self.example}"
-        return text
-
-
-@dataclass
-class ValidationReport:
-    """The result of :func:`validate_source`: row counts and findings."""
-
-    rows: dict[str, int] = field(default_factory=dict)
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "warning"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def to_frame(self, market: str | None = None) -> pd.DataFrame:
-        """Findings as a table (severity, table, column, rule, message, rows, example)."""
-        cols = ["severity", "table", "column", "rule", "message", "rows", "example"]
-        return pd.DataFrame([{c: getattr(f, c) for c in cols} for f in self.findings],
-                            columns=cols)
-
-    def to_json(self) -> str:
-        return json.dumps({"rows": self.rows, "findings": [asdict(f) for f in self.findings]})
-
-    @classmethod
-    def from_json(cls, text: str) -> ValidationReport:
-        data = json.loads(text)
-        return cls({k: int(v) for k, v in data["rows"].items()},
-                   [Finding(**f) for f in data["findings"]])
-
-    def __str__(self) -> str:
-        return "\n".join(str(f) for f in self.findings) or "no findings"
 
 
 # --------------------------------------------------------------------------- schema

@@ -17,6 +17,7 @@ into pandas until a query result comes back.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import decimal
 import hashlib
 import json
@@ -33,15 +34,15 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from shopcx.cache import cache_dir
+from shopcx.data import statements
 from shopcx.data.contract import (
-    CONTRACT_VERSION,
     TABLES,
     ValidationReport,
     check_schema,
     normalize_table,
     validate_source,
 )
-from shopcx.data.csvfile import check_csv
+from shopcx.data.layout import fingerprint, table_files, view_sql
 from shopcx.errors import ContractError, InputError
 from shopcx.files import write_atomic
 
@@ -128,8 +129,7 @@ class Source:
     def table(self, name: str) -> ir.Table:
         return self.tables[name]
 
-    def rows(self, name: str, market: str | None, column: str, start: pd.Timestamp,
-             end: pd.Timestamp) -> ir.Table:
+    def rows(self, name: str, market: Any, column: str, start: Any, end: Any) -> ir.Table:
         """Rows of ``name`` with ``start <= column < end`` (and of one market unless
         ``market`` is None), in contract types.
 
@@ -137,7 +137,9 @@ class Source:
         (a timestamp column, time zone or not), before the contract's
         conversions, so the engine can skip files and row groups by their
         statistics; they are applied again after the conversions, so the rows
-        are exactly those of the contract's definition.
+        are exactly those of the contract's definition. ``market``, ``start``
+        and ``end`` may be engine values (parameters of a compiled statement,
+        :meth:`statement`) instead of a string and timestamps.
         """
         norm = self.tables[name]
         raw = self.raw[name]
@@ -146,22 +148,27 @@ class Source:
             raw = raw.filter(raw.market == market)
         kind = raw[column].type()
         if kind.is_timestamp():
-            def lit(ts: pd.Timestamp) -> ir.Value:
+            def lit(ts: Any) -> ir.Value:
+                if isinstance(ts, ir.Value):  # a parameter, or arithmetic on one (UTC session)
+                    return ts.cast(kind)
                 value = ts.tz_localize("UTC") if kind.timezone else ts
                 return ibis.literal(value.to_pydatetime(), type=kind)
             raw = raw.filter(raw[column] >= lit(start), raw[column] < lit(end))
         t = self._normal(name, raw) if raw is not self.raw[name] else norm
-        low, high = (ibis.literal(ts.to_pydatetime(), type="timestamp") for ts in (start, end))
+        low, high = (ts if isinstance(ts, ir.Value) else
+                     ibis.literal(ts.to_pydatetime(), type="timestamp") for ts in (start, end))
         t = t.filter(t[column] >= low, t[column] < high)
         return t if market is None else t.filter(t.market == market)
 
-    def execute(self, expr: ir.Expr) -> Any:
+    def execute(self, expr: ir.Expr, params: Mapping[Any, Any] | None = None) -> Any:
         """Run an expression on this source's engine; tables come back as pandas.
 
-        Engines return large sums as decimals; those columns come back as
-        int64 (whole numbers) or float64, so results are ready for arithmetic.
+        ``params`` gives the values of the expression's parameters
+        (``ibis.param``). Engines return large sums as decimals; those columns
+        come back as int64 (whole numbers) or float64, so results are ready
+        for arithmetic.
         """
-        result = self.con.execute(expr)
+        result = self.con.execute(expr, params=params)
         if isinstance(result, pd.DataFrame):
             for col in result.columns:
                 if result[col].dtype == object:
@@ -173,6 +180,32 @@ class Source:
         elif isinstance(result, decimal.Decimal):
             result = int(result) if result == result.to_integral_value() else float(result)
         return result
+
+    def statement(self, kind: str, shape: tuple[Any, ...], values: dict[str, Any],
+                  build: Callable[[dict[str, ir.Scalar]], ir.Table]) -> list[dict[str, Any]]:
+        """The rows of ``build(params)`` with ``values`` as its parameters, as dicts.
+
+        ``values`` maps each parameter's name to its value (a ``datetime`` or a
+        string); ``build`` makes the expression from the parameters
+        (``ibis.param``). On a folder of files read by DuckDB the statement is
+        compiled once per ``kind`` and ``shape`` and kept on disk, its
+        parameters read from DuckDB variables (:mod:`shopcx.data.statements`);
+        ``build`` is then not even called. Elsewhere (DataFrames, Spark, a
+        source seen :meth:`at` a moment) the expression runs through Ibis.
+        """
+        params = {name: ibis.param("timestamp" if isinstance(v, _dt.datetime) else "string")
+                  for name, v in values.items()}
+        if self.fingerprint is not None and self.as_of is None and self.con.name == "duckdb":
+            con = self.con.con
+            key = statements.statement_key(con, kind, shape)
+            sql = statements.stored(key)
+            if sql is None:
+                sql = statements.compile_with_variables(
+                    self.con, build(params), {n: (params[n], v) for n, v in values.items()})
+                statements.store(key, sql)
+            return statements.run(con, sql, values)
+        frame = self.execute(build(params), params={params[n]: v for n, v in values.items()})
+        return frame.to_dict("records")
 
     def aggregate_each(self, table: ir.Table, groups: list[tuple[str, ...]],
                        always: tuple[str, ...] = (), **aggs: Any) -> list[pd.DataFrame]:
@@ -370,45 +403,17 @@ def _kept_on_disk(fingerprint: str | None, kind: str, compute: Callable[[], Any]
     return value
 
 
-def _fingerprint(paths: list[Path]) -> str:
-    h = hashlib.sha256(CONTRACT_VERSION.encode())
-    for path in sorted(paths):
-        files = sorted(path.rglob("*")) if path.is_dir() else [path]
-        for f in files:
-            if f.is_file():
-                st = f.stat()
-                h.update(f"{f.resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:32]
-
-
 def _duckdb() -> Any:
     con = ibis.duckdb.connect()
     con.raw_sql("SET TimeZone='UTC'")
     return con
 
 
-def _read_dir(con: Any, root: Path, name: str) -> ir.Table | None:
-    candidates = [p for p in (root / f"{name}.parquet", root / f"{name}.csv", root / name)
-                  if p.exists()]
-    if not candidates:
+def _view(con: Any, name: str, path: Path | None) -> ir.Table | None:
+    if path is None:
         return None
-    if len(candidates) > 1:
-        raise InputError(f"table {name}: several files in {root} could hold it "
-                         f"({', '.join(p.name for p in candidates)}); keep one")
-    path = candidates[0]
-    if path.is_dir():
-        if not any(path.rglob("*.parquet")):
-            raise InputError(f"table {name}: folder {path} holds no Parquet files")
-        return con.read_parquet(str(path / "**" / "*.parquet"), table_name=name,
-                                hive_partitioning=True)
-    if path.suffix == ".parquet":
-        return con.read_parquet(str(path), table_name=name)
-    # CSV: a header naming a column twice, an empty file or a non-UTF-8 header is
-    # refused here (DuckDB would rename or guess); every column is read as text and
-    # the contract layer casts and reports bad values
-    check_csv(path, f"table {name}:", scan=False, example=",".join(
-        c.name for c in TABLES[name].columns[:3]) + ",...")
-    return con.read_csv(str(path), table_name=name, all_varchar=True, header=True)
+    con.raw_sql(view_sql(name, path))
+    return con.table(name)
 
 
 def load_source(spec: Any) -> Source:
@@ -443,11 +448,10 @@ def load_source(spec: Any) -> Source:
     root = Path(text)
     if not root.is_dir():
         raise InputError(f"data source {text} is not a directory or an engine URL")
+    files = table_files(root)
     con = _duckdb()
-    raw = {name: _read_dir(con, root, name) for name in TABLES}
-    paths = [p for name in TABLES
-             for p in (root / f"{name}.parquet", root / f"{name}.csv", root / name) if p.exists()]
-    return Source(con, raw, str(root), _fingerprint(paths))
+    raw = {name: _view(con, name, files[name]) for name in TABLES}
+    return Source(con, raw, str(root), fingerprint(files))
 
 
 def _from_backend(con: Any, description: str) -> Source:

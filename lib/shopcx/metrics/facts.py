@@ -24,6 +24,7 @@ import pandas as pd
 from shopcx.data.contract import CANCEL_CONTACT_REASONS
 from shopcx.data.sources import Source, load_source
 from shopcx.errors import InputError
+from shopcx.metrics.dictionary import INITIATORS, STAGES
 from shopcx.params import market_code
 
 __all__ = [
@@ -43,8 +44,6 @@ __all__ = [
     "stage_of",
 ]
 
-INITIATORS = ("buyer", "seller", "system", "platform")
-STAGES = ("unpaid", "awaiting_shipment", "in_transit", "delivered")
 REPEAT_CONTACT_WINDOW_HOURS = 168
 
 
@@ -90,6 +89,19 @@ def _lit(ts: pd.Timestamp | _dt.datetime) -> ir.TimestampScalar:
     return ibis.timestamp(pd.Timestamp(ts).to_pydatetime())
 
 
+def _bounds(start: Any, end: Any) -> tuple[Any, Any]:
+    """A period's bounds: checked timestamps, or engine values as they are (the
+    parameters of a compiled statement, :meth:`shopcx.data.sources.Source.statement`)."""
+    if isinstance(start, ir.Value):
+        return start, end
+    p = parse_period(start, end)
+    return p.start, p.end
+
+
+def _market(market: Any) -> Any:
+    return market if isinstance(market, ir.Value) else market_code(market)
+
+
 # --------------------------------------------------------------------------- facts
 
 
@@ -106,8 +118,7 @@ def stage_of(requested_at: ir.TimestampValue, paid_at: ir.TimestampValue,
 
 def cohort(source: Source, market: str, start: Any, end: Any) -> ir.Table:
     """O: orders of ``market`` created in ``[start, end)``."""
-    p = parse_period(start, end)
-    return source.rows("orders", market_code(market), "created_at", p.start, p.end)
+    return source.rows("orders", _market(market), "created_at", *_bounds(start, end))
 
 
 def cancellation_facts(source: Source, orders: ir.Table) -> ir.Table:
@@ -175,35 +186,38 @@ def period_contacts(source: Source, market: str, start: Any, end: Any,
     168 hours (see ``repeat_contact_rate``); ``repeat=False`` leaves the flag
     out (a join with every later contact) for a caller that does not read it.
     """
-    p = parse_period(start, end)
-    c = source.rows("contacts", market_code(market), "created_at", p.start, p.end)
+    start, end = _bounds(start, end)
+    c = source.rows("contacts", _market(market), "created_at", start, end)
     if not repeat:
         return c
-    c = c.left_join(_repeat_flags(source, c, p.start, p.end), "contact_id").drop(
+    c = c.left_join(_repeat_flags(source, c, start, end), "contact_id").drop(
         "contact_id_right")
     return c.mutate(repeat=c.repeat.fill_null(False))
 
 
 def period_feedback(source: Source, market: str, start: Any, end: Any) -> ir.Table:
     """F: feedback of ``market`` created in ``[start, end)``."""
-    p = parse_period(start, end)
-    return source.rows("feedback", market_code(market), "created_at", p.start, p.end)
+    return source.rows("feedback", _market(market), "created_at", *_bounds(start, end))
 
 
 
 
-def _repeat_flags(source: Source, c: ir.Table, start: pd.Timestamp,
-                  end: pd.Timestamp) -> ir.Table:
+def _repeat_flags(source: Source, c: ir.Table, start: Any, end: Any) -> ir.Table:
     """Contact ids of ``c`` followed by another contact on the same order within 168 h.
 
     ``c`` holds contacts created in ``[start, end)``, so a follow-up lies in
     ``(start, end + 168 h]``: only those contacts (of any market) are read.
     """
-    horizon = end + pd.Timedelta(hours=REPEAT_CONTACT_WINDOW_HOURS)
-    allc = source.rows("contacts", None, "created_at", start,
-                       horizon + pd.Timedelta(microseconds=1))
+    if isinstance(end, ir.Value):  # parameters of a compiled statement
+        horizon = end + ibis.interval(hours=REPEAT_CONTACT_WINDOW_HOURS)
+        after = horizon + ibis.interval(microseconds=1)
+    else:
+        horizon = end + pd.Timedelta(hours=REPEAT_CONTACT_WINDOW_HOURS)
+        after = horizon + pd.Timedelta(microseconds=1)
+    allc = source.rows("contacts", None, "created_at", start, after)
     mine = c.filter(c.order_id.notnull()).select("contact_id", "order_id", t0="created_at")
-    others = allc.filter(allc.order_id.notnull(), allc.created_at <= _lit(horizon)).select(
+    at = horizon if isinstance(horizon, ir.Value) else _lit(horizon)
+    others = allc.filter(allc.order_id.notnull(), allc.created_at <= at).select(
         o2="order_id", t1="created_at")
     window = ibis.interval(hours=REPEAT_CONTACT_WINDOW_HOURS)
     j = mine.join(others, [mine.order_id == others.o2, others.t1 > mine.t0,

@@ -16,20 +16,18 @@ Main entry points:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
 from shopcx.data.contract import CANCEL_CONTACT_REASONS
 from shopcx.data.sources import Source, load_source
 from shopcx.errors import InputError
+from shopcx.metrics.dictionary import KPI_BY_NAME, KPIS, Kpi, kpi_entries, kpi_rows
 from shopcx.metrics.facts import (
     INITIATORS,
     STAGES,
@@ -43,7 +41,6 @@ from shopcx.metrics.facts import (
     period_feedback,
 )
 from shopcx.metrics.segments import with_buyer_segment
-from shopcx.metrics.stats import wilson_interval
 from shopcx.params import market_code
 
 if TYPE_CHECKING:  # maturity reads the dictionary; the dictionary only takes its windows
@@ -69,173 +66,6 @@ BY_DIMENSIONS = (*SEGMENT_DIMENSIONS, "buyer_segment")
 """What ``--by`` accepts: the spec's dimensions and the derived buyer segment
 (see :mod:`shopcx.metrics.segments`)."""
 
-Kind = Literal["count", "sum", "mean", "quantile", "ratio", "proportion"]
-
-
-@dataclass(frozen=True)
-class Kpi:
-    """One KPI of the dictionary: how its value is made from the aggregates."""
-
-    name: str
-    kind: Kind
-    numerator: str
-    denominator: str | None = None
-    label: str = ""
-    better: Literal["lower", "higher"] | None = None  # which way is good for customers
-    definition: str = ""  # one sentence, shown in every readout's definitions section
-    scale: float = 1.0  # a rate's value is numerator / denominator * scale (per 1,000)
-
-    @property
-    def is_rate(self) -> bool:
-        return self.kind in ("ratio", "proportion")
-
-
-def _kpis() -> tuple[Kpi, ...]:
-    k: list[Kpi] = [
-        Kpi("orders", "count", "n_orders", label="Orders"),
-        Kpi("gmv_usd", "sum", "gmv_usd", label="GMV (USD)"),
-        Kpi("paid_rate", "proportion", "n_paid", "n_orders", "Paid rate"),
-        Kpi("shipped_rate", "proportion", "n_shipped", "n_orders", "Shipped rate"),
-        Kpi("delivered_rate", "proportion", "n_delivered", "n_orders", "Delivered rate"),
-        Kpi("cancellation_rate", "proportion", "n_cancelled", "n_orders", "Cancellation rate"),
-    ]
-    k += [Kpi(f"cancellation_rate_{i}", "proportion", f"n_cancelled_{i}", "n_orders",
-              f"Cancellation rate, {i}-initiated") for i in INITIATORS]
-    k += [Kpi(f"cancel_exit_{s}", "proportion", f"n_exit_{s}", "n_orders",
-              f"Cancelled at stage {s.replace('_', ' ')}") for s in STAGES]
-    k += [
-        Kpi("seller_fault_cancellation_rate", "proportion", "n_seller_fault", "n_orders",
-            "Seller-fault cancellation rate"),
-        Kpi("buyer_cancel_requests", "count", "n_requests", label="Buyer cancel requests"),
-        Kpi("cancel_request_success_rate", "proportion", "n_req_approved", "n_req_resolved",
-            "Cancel request success rate"),
-    ]
-    k += [Kpi(f"cancel_request_success_rate_{s}", "proportion", f"n_req_approved_{s}",
-              f"n_req_resolved_{s}", f"Cancel request success rate, {s.replace('_', ' ')}")
-          for s in ("awaiting_shipment", "unpaid", "in_transit", "delivered")]
-    k += [
-        Kpi("cancel_withdrawal_rate", "proportion", "n_req_withdrawn", "n_requests",
-            "Cancel request withdrawal rate"),
-        Kpi("cancel_pending", "count", "n_req_pending", label="Pending cancel requests"),
-        Kpi("median_hours_to_resolve", "quantile", "median_hours", label="Median hours to resolve"),
-        Kpi("p90_hours_to_resolve", "quantile", "p90_hours", label="P90 hours to resolve"),
-        Kpi("auto_resolved_share", "proportion", "n_req_auto", "n_req_resolved",
-            "Auto-resolved share"),
-        Kpi("repeat_request_rate", "proportion", "n_repeat_requesters", "n_requesters",
-            "Repeat request rate"),
-        Kpi("contacts", "count", "n_contacts", label="Contacts"),
-        Kpi("cpo", "ratio", "n_contacts", "n_orders", "Contacts per order"),
-        Kpi("cancel_cpo", "ratio", "n_cancel_contacts", "n_orders",
-            "Cancellation contacts per order"),
-        Kpi("contacts_per_cancelled_order", "ratio", "n_cancelled_order_contacts", "n_cancelled",
-            "Contacts per cancelled order"),
-        Kpi("repeat_contact_rate", "proportion", "n_repeat_contacts", "n_contacts_with_order",
-            "Repeat contact rate (7 days)"),
-        Kpi("escalation_rate", "proportion", "n_escalated", "n_contacts", "Escalation rate"),
-        Kpi("escalations_per_1000_orders", "ratio", "n_escalated", "n_orders",
-            "Escalations per 1,000 orders", scale=1000.0),
-        Kpi("cancel_escalation_rate", "proportion", "n_cancel_escalated", "n_cancel_contacts",
-            "Escalation rate of cancellation contacts"),
-        Kpi("escalated_csat_mean", "mean", "escalated_csat_mean",
-            label="CSAT of escalated contacts"),
-        Kpi("contacts_before_escalation", "mean", "contacts_before_escalation",
-            label="Contacts before escalation"),
-        Kpi("median_hours_to_escalation", "quantile", "median_hours_to_escalation",
-            label="Median hours from first cancellation contact to escalation"),
-        Kpi("bot_contact_share", "proportion", "n_bot", "n_contacts", "Bot contact share"),
-        Kpi("mean_handle_minutes", "mean", "mean_handle_minutes", label="Mean handle minutes"),
-        Kpi("csat_mean", "mean", "csat_mean", label="CSAT mean"),
-        Kpi("csat_response_rate", "proportion", "n_csat", "n_contacts", "CSAT response rate"),
-        Kpi("csat_satisfied_share", "proportion", "n_csat_satisfied", "n_csat",
-            "CSAT satisfied share (4-5)"),
-        Kpi("feedback", "count", "n_feedback", label="Feedback"),
-        Kpi("feedback_mean_rating", "mean", "feedback_mean_rating", label="Feedback mean rating"),
-        Kpi("feedback_negative_share", "proportion", "n_negative", "n_rated",
-            "Negative feedback share (1-2)"),
-    ]
-    return tuple(replace(kpi, better=_better(kpi.name), definition=_definition(kpi.name))
-                 for kpi in k)
-
-
-def _definition(name: str) -> str:
-    """The one-sentence definition of a KPI (docs/metrics.md has the full text)."""
-    orders = "orders placed in the period (the cohort)"
-    for prefix, text in (
-        ("cancellation_rate_", "cohort orders cancelled with this cancel initiator / {o}"),
-        ("cancel_exit_", "cohort orders cancelled at this stage (unpaid, awaiting shipment, "
-                         "in transit, delivered) / {o}"),
-        ("cancel_request_success_rate_", "approved / approved or rejected buyer cancel "
-                                         "requests made at this stage"),
-    ):
-        if name.startswith(prefix):
-            return text.format(o=orders)
-    return {
-        "orders": orders,
-        "gmv_usd": "order value in USD of the cohort",
-        "paid_rate": f"cohort orders paid (COD: confirmed) / {orders}",
-        "shipped_rate": f"cohort orders handed to a carrier / {orders}",
-        "delivered_rate": f"cohort orders delivered / {orders}",
-        "cancellation_rate": f"cohort orders with an approved cancellation / {orders}",
-        "seller_fault_cancellation_rate": "cohort orders cancelled by the seller, or by the "
-                                          f"system for a missed ship deadline / {orders}",
-        "buyer_cancel_requests": "buyer cancel requests on cohort orders, whenever made",
-        "cancel_request_success_rate": "approved / approved or rejected buyer cancel requests",
-        "cancel_withdrawal_rate": "withdrawn / all buyer cancel requests",
-        "cancel_pending": "buyer cancel requests not yet decided",
-        "median_hours_to_resolve": "median hours from request to decision (approved or "
-                                   "rejected requests)",
-        "p90_hours_to_resolve": "90th percentile of hours from request to decision",
-        "auto_resolved_share": "decided by a rule or timer / decided buyer cancel requests",
-        "repeat_request_rate": "orders with two or more buyer requests / orders with at least one",
-        "contacts": "customer-service contacts created in the period",
-        "cpo": "contacts in the period / orders in the period",
-        "cancel_cpo": "contacts about cancel requests, cancel status or refunds / orders in the "
-                      "period",
-        "contacts_per_cancelled_order": "cancellation-related contacts (any time) about "
-                                        "cancelled cohort orders / cancelled cohort orders",
-        "repeat_contact_rate": "contacts followed by another contact on the same order within "
-                               "7 days / contacts about an order",
-        "escalation_rate": "escalated contacts / contacts",
-        "escalations_per_1000_orders": "escalated contacts in the period / orders in the "
-                                       "period, times 1,000",
-        "cancel_escalation_rate": "escalated cancellation-related contacts / "
-                                  "cancellation-related contacts",
-        "escalated_csat_mean": "mean satisfaction score (1-5) of escalated contacts",
-        "contacts_before_escalation": "mean number of earlier contacts about the same order, "
-                                      "per escalated contact about an order",
-        "median_hours_to_escalation": "median hours from the order's first "
-                                      "cancellation-related contact to the escalated contact",
-        "bot_contact_share": "contacts handled by the bot / contacts",
-        "mean_handle_minutes": "mean agent handle time in minutes",
-        "csat_mean": "mean post-contact satisfaction score (1-5)",
-        "csat_response_rate": "contacts with a satisfaction answer / contacts",
-        "csat_satisfied_share": "satisfaction answers of 4 or 5 / satisfaction answers",
-        "feedback": "feedback received in the period",
-        "feedback_mean_rating": "mean feedback rating (1-5)",
-        "feedback_negative_share": "feedback rated 1 or 2 / rated feedback",
-    }[name]
-
-
-_HIGHER_IS_BETTER = ("orders", "gmv_usd", "paid_rate", "shipped_rate", "delivered_rate",
-                     "cancel_request_success_rate", "csat_mean", "csat_satisfied_share",
-                     "feedback_mean_rating", "escalated_csat_mean")
-_NEUTRAL = ("buyer_cancel_requests", "cancel_withdrawal_rate", "auto_resolved_share",
-            "bot_contact_share", "mean_handle_minutes", "csat_response_rate", "feedback",
-            "median_hours_to_escalation")
-
-
-def _better(name: str) -> Literal["lower", "higher"] | None:
-    if name.startswith(_HIGHER_IS_BETTER):
-        return "higher"
-    return None if name in _NEUTRAL else "lower"
-
-
-KPIS: tuple[Kpi, ...] = _kpis()
-"""Every KPI of the metric dictionary, in dictionary order."""
-
-KPI_BY_NAME = {k.name: k for k in KPIS}
-
-
 # --------------------------------------------------------------------------- aggregates
 
 
@@ -243,9 +73,11 @@ def _group(table: ir.Table, by: str | None, **aggs: Any) -> ir.Table:
     return table.group_by(by).aggregate(**aggs) if by else table.aggregate(**aggs)
 
 
-def _mature_counts(t: ir.Table, prefix: str, cuts: dict[int, pd.Timestamp]) -> dict[str, Any]:
-    """Rows of ``t`` created at or before each window's cut (``as_of`` minus the window)."""
-    return {f"{prefix}{w}": (t.created_at <= ibis.timestamp(cut.to_pydatetime())).sum()
+def _mature_counts(t: ir.Table, prefix: str, cuts: dict[int, Any]) -> dict[str, Any]:
+    """Rows of ``t`` created at or before each window's cut (``as_of`` minus the window;
+    a timestamp, or a statement's parameter)."""
+    return {f"{prefix}{w}": (t.created_at <= (cut if isinstance(cut, ir.Value) else
+                                              ibis.timestamp(cut.to_pydatetime()))).sum()
             for w, cut in cuts.items()}
 
 
@@ -345,6 +177,8 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
     """
     p = parse_period(start, end)
     market = market_code(market)
+    if by is None and periods is None:
+        return _one_statement(source, market, p, maturity)
     with ExitStack() as stack:
         # each period's cancellation rows and per-order facts are computed once
         # (in a temporary table) and shared by the aggregations below
@@ -363,22 +197,51 @@ def _aggregate_frames(source: Source, market: str, start: Any, end: Any,
             "seller_fault", "buyer_requests", "cancel_initiator", "cancel_stage",
             *([by] if by else []))))  # only what the aggregations read
         reqs = cf.filter(cf.initiator == "buyer")
-        cuts: dict[int, pd.Timestamp] = {}
-        as_of = source.data_end() if maturity is not None else None
-        if maturity is not None and as_of is not None:
-            cuts = {w: as_of - pd.Timedelta(days=w)
-                    for w in sorted({maturity.days(k.name) for k in KPIS} - {0})}
+        cuts = _cuts(source, maturity)
         if own is not None:
             return _aggregate_parts(source, market, p, facts, reqs, by, cuts, own)
         return _aggregate_parts(source, market, p, facts, reqs, by, cuts)
+
+
+def _cuts(source: Source, maturity: Maturity | None) -> dict[int, pd.Timestamp]:
+    """Each maturity window's cut: the source's data end minus the window (none without
+    maturity or data)."""
+    as_of = source.data_end() if maturity is not None else None
+    if maturity is None or as_of is None:
+        return {}
+    return {w: as_of - pd.Timedelta(days=w)
+            for w in sorted({maturity.days(k.name) for k in KPIS} - {0})}
+
+
+def _one_statement(source: Source, market: str, p: Period,
+                   maturity: Maturity | None) -> pd.DataFrame:
+    """The aggregates of one market and period: one statement, with the market, the
+    bounds and the maturity cuts as its parameters, so it is compiled once per shape
+    (:meth:`~shopcx.data.sources.Source.statement`) and the engine pipelines it whole."""
+    cuts = _cuts(source, maturity)
+    values: dict[str, Any] = {"market": market, "start": p.start.to_pydatetime(),
+                              "end": p.end.to_pydatetime()}
+    values.update({f"cut_{w}": cut.to_pydatetime() for w, cut in cuts.items()})
+
+    def build(params: dict[str, Any]) -> ir.Table:
+        q = Period(params["start"], params["end"])
+        orders = cohort(source, params["market"], q.start, q.end)
+        cf = cancellation_facts(source, orders)
+        facts = enrich_orders(source, orders, cf)
+        return _aggregate_parts(source, params["market"], q, facts,
+                                cf.filter(cf.initiator == "buyer"), None,
+                                {w: params[f"cut_{w}"] for w in cuts})
+
+    return pd.DataFrame(source.statement("kpis", tuple(cuts), values, build))
 
 
 def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
                      reqs: ir.Table, by: str | None,
                      cuts: dict[int, pd.Timestamp] | None = None,
                      own: Callable[[ir.TimestampValue], ir.StringValue] | None = None
-                     ) -> pd.DataFrame:
-    """The aggregates of every KPI, grouped ``by`` a column of ``facts`` (or not).
+                     ) -> Any:
+    """The aggregates of every KPI, grouped ``by`` a column of ``facts`` (a frame), or
+    without ``by`` the one-row expression of them all (not executed: a statement).
 
     Contacts and feedback take their group from their order (segments), or,
     with ``own``, from their own time (periods: C and F are the contacts and
@@ -415,7 +278,7 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
         one = parts[0]
         for part in parts[1:]:
             one = one.cross_join(part)
-        return source.execute(one).reset_index(drop=True)
+        return one
     frames = [source.execute(part) for part in parts]
     out = frames[0]
     out[by] = out[by].astype(object).where(out[by].notna(), None)
@@ -485,58 +348,14 @@ def unit_measure(kpi: Kpi) -> tuple[str, str] | None:
     return None
 
 
-def _count(v: Any) -> int:
-    return 0 if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v) else int(v)
-
-
-def _number(v: Any) -> float | None:
-    return None if v is None or pd.isna(v) else float(v)
-
-
-
-def _mature_share(a: pd.Series, k: Kpi, maturity: Maturity) -> float | None:
-    """The share of the KPI's units (orders or contacts) at least its window old."""
-    days = maturity.days(k.name)
-    unit = "contacts" if maturity.unit(k.name) == "contact" else "orders"
-    total = _count(a[f"n_{unit}"])
-    if not total:
-        return None
-    if days == 0:
-        return 1.0
-    column = f"n_{unit}_mature_{days}"
-    return _count(a[column]) / total if column in a.index else None
-
-
 def _kpi_table(agg: pd.DataFrame, maturity: Maturity | None = None) -> pd.DataFrame:
     """Turn aggregate rows into the long KPI table (one row per row of ``agg`` and KPI)."""
-    rows = []
-    for _, a in agg.iterrows():
-        for k in KPIS:
-            row: dict[str, Any] = {"kpi": k.name, "kind": k.kind, "label": k.label}
-            if maturity is not None:
-                row.update(maturity_days=maturity.days(k.name),
-                           mature_share=_mature_share(a, k, maturity))
-            if k.kind in ("count", "sum"):
-                row["value"] = float(_count(a[k.numerator])) if k.kind == "count" else (
-                    _number(a[k.numerator]) or 0.0)
-            elif k.kind in ("mean", "quantile"):
-                row["value"] = _number(a[k.numerator])
-            else:
-                num, den = _count(a[k.numerator]), _count(a[k.denominator])
-                row.update(numerator=num, denominator=den,
-                           value=num / den * k.scale if den else None)
-            rows.append(row)
+    rows = [r for _, a in agg.iterrows() for r in kpi_rows(a.to_dict(), maturity)]
     out = pd.DataFrame(rows, columns=["kpi", "kind", "label", "value", "numerator",
-                                      "denominator",
+                                      "denominator", "ci_low", "ci_high",
                                       *(["maturity_days", "mature_share"] if maturity else [])])
-    out["value"] = out["value"].astype(float)
-    prop = out["kind"].eq("proportion") & out["denominator"].gt(0)
-    lo, hi = wilson_interval(out.loc[prop, "numerator"].astype(float),
-                             out.loc[prop, "denominator"].astype(float))
-    out["ci_low"] = np.nan
-    out["ci_high"] = np.nan
-    out.loc[prop, "ci_low"] = lo
-    out.loc[prop, "ci_high"] = hi
+    for col in ("value", "ci_low", "ci_high"):
+        out[col] = out[col].astype(float)
     for col in ("numerator", "denominator"):
         out[col] = out[col].astype("Int64")
     if maturity is not None:
@@ -619,43 +438,19 @@ def compute_period_kpis(source: Any, market: str, periods: list[tuple[Any, Any]]
     return pd.concat(parts, ignore_index=True)
 
 
-def _clean(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-        return None
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    return v
-
-
-def _kpi_entries(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for _, r in table.iterrows():
-        kind = r["kind"]
-        value = _clean(r["value"])
-        if kind == "count" and value is not None:
-            value = int(value)
-        entry: dict[str, Any] = {"value": value}
-        if kind in ("ratio", "proportion"):
-            entry["numerator"] = _clean(r["numerator"])
-            entry["denominator"] = _clean(r["denominator"])
-        if kind == "proportion":
-            entry["ci_low"] = _clean(r["ci_low"])
-            entry["ci_high"] = _clean(r["ci_high"])
-        out[r["kpi"]] = entry
-    return out
-
-
 def kpis_to_dict(kpis: pd.DataFrame, market: str, start: Any, end: Any,
                  segments: pd.DataFrame | None = None) -> dict[str, Any]:
     """The JSON object of ``shopcx kpis --format json`` (METRICS.md)."""
     p = parse_period(start, end)
     out: dict[str, Any] = {"market": market, "start": f"{p.start:%Y-%m-%d}",
-                           "end": f"{p.end:%Y-%m-%d}", "kpis": _kpi_entries(kpis)}
+                           "end": f"{p.end:%Y-%m-%d}", "kpis": kpi_entries(_records(kpis))}
     if segments is not None:
         out["segments"] = [
-            {"key": _clean(key), "kpis": _kpi_entries(group)}
+            {"key": None if pd.isna(key) else key, "kpis": kpi_entries(_records(group))}
             for key, group in segments.groupby("segment", sort=False, dropna=False)
         ]
     return out
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return table.to_dict("records")

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from shopcx.errors import InputError
 from shopcx.params import find_project_file, load_yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEFAULT_WINDOWS", "GROUPS", "Maturity", "kpi_group", "load_maturity", "mature_share", "moment"]
 
@@ -101,7 +102,7 @@ def _days(value: Any, where: str, name: str) -> int:
 def load_maturity(path: str | Path | None = None) -> Maturity:
     """The maturity windows of ``path``, else of the project's ``params/maturity.yaml``,
     else :data:`DEFAULT_WINDOWS`. Checked completely (InputError, exit status 2)."""
-    from shopcx.metrics.kpis import KPI_BY_NAME
+    from shopcx.metrics.dictionary import KPI_BY_NAME
 
     if path in (None, ""):
         path = find_project_file("params/maturity.yaml")
@@ -131,6 +132,7 @@ def mature_share(source: Any, market: str, start: Any, end: Any, days: int,
     """The share of a period's orders (or contacts) at least ``days`` old at the
     source's data end; None when the period has none (one small aggregate)."""
     import ibis
+    import pandas as pd
 
     from shopcx.metrics.facts import cohort, parse_period, period_contacts
 
@@ -149,6 +151,7 @@ def mature_share(source: Any, market: str, start: Any, end: Any, days: int,
 def moment(ts: pd.Timestamp) -> str:
     """A moment as text: the date alone at midnight, else date and time (UTC).
 
+    >>> import pandas as pd
     >>> moment(pd.Timestamp("2026-11-24")), moment(pd.Timestamp("2026-11-24 06:30"))
     ('2026-11-24', '2026-11-24 06:30')
     """

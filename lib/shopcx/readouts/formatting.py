@@ -14,6 +14,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from shopcx.metrics.dictionary import maturity_entries
+
 __all__ = ["explain_maturity_note", "format_delta", "format_interval", "format_value", "kpis_long_frame",
            "maturity_dict", "maturity_notes", "maturity_statement", "print_explanation",
            "print_impact", "print_kpi_table"]
@@ -278,14 +280,8 @@ def _young_clauses(groups: list[tuple[str, int, float]]) -> list[str]:
 def maturity_dict(kpis: pd.DataFrame, as_of: Any) -> dict[str, Any]:
     """The ``as_of`` and ``maturity`` entries of ``shopcx kpis --format json``: the data's
     end and, per KPI, its window in days and the share of its cohort that old."""
-    out: dict[str, Any] = {}
-    for _, r in kpis.iterrows():
-        share = r.get("mature_share")
-        out[r["kpi"]] = {"window_days": int(r["maturity_days"]),
-                         "mature_share": None if share is None or share != share
-                         else float(share)}
-    return {"as_of": None if as_of is None else f"{pd.Timestamp(as_of):%Y-%m-%d}",
-            "maturity": out}
+    return maturity_entries(kpis.to_dict("records"),
+                            None if as_of is None else f"{pd.Timestamp(as_of):%Y-%m-%d}")
 
 
 def maturity_notes(kpis: pd.DataFrame, as_of: Any) -> list[str]:
