@@ -138,6 +138,6 @@ def test_wilson_for_one_value_equals_the_vectorised_interval() -> None:
 
 
 def test_csv_header_examples_are_the_contracts_columns() -> None:
-    assert layout.TABLE_NAMES == tuple(TABLES)
+    assert tuple(TABLES) == layout.TABLE_NAMES
     for name, spec in TABLES.items():
         assert layout._HEADERS[name] == ",".join(c.name for c in spec.columns[:3])
