@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from shopcx.cli import main
-from shopcx.metrics.kpis import KPIS, SEGMENT_DIMENSIONS
+from shopcx.metrics.dictionary import KPIS
+from shopcx.metrics.kpis import SEGMENT_DIMENSIONS
 
 from .conftest import PERIOD
 

@@ -26,8 +26,9 @@ import pytest
 
 from shopcx.data.sources import load_source
 from shopcx.errors import InputError
+from shopcx.metrics.dictionary import KPIS
 from shopcx.metrics.facts import order_facts, parse_period, stage_of
-from shopcx.metrics.kpis import KPIS, compute_kpis, compute_segment_kpis, kpis_to_dict
+from shopcx.metrics.kpis import compute_kpis, compute_segment_kpis, kpis_to_dict
 
 from .conftest import PERIOD
 

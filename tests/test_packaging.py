@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from shopcx.data.contract import TABLES
-from shopcx.metrics.kpis import KPIS
+from shopcx.metrics.dictionary import KPIS
 
 ROOT = Path(__file__).resolve().parents[1]
 

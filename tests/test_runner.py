@@ -14,7 +14,7 @@ from shopcx.cli import main
 from shopcx.data.demo import generate_demo_data
 from shopcx.data.sources import load_source
 from shopcx.errors import InputError
-from shopcx.metrics.kpis import KPIS
+from shopcx.metrics.dictionary import KPIS
 from shopcx.run.config import load_run_config
 from shopcx.run.runner import check_notebook_parameters, default_periods, plan_run, run
 

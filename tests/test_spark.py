@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from shopcx.data.sources import load_source
-from shopcx.metrics.kpis import KPIS, compute_kpis, compute_segment_kpis
+from shopcx.metrics.dictionary import KPIS
+from shopcx.metrics.kpis import compute_kpis, compute_segment_kpis
 from shopcx.rootcause.drivers import explain
 
 from .conftest import PERIOD, tiny_tables, write_tables

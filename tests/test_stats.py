@@ -51,6 +51,17 @@ def test_benjamini_hochberg_matches_hand_computation() -> None:
     assert reject.tolist() == [False, True] and math.isnan(adj[0]) and adj[1] == 0.01
 
 
+def test_benjamini_hochberg_equals_scipy() -> None:
+    from scipy.stats import false_discovery_control
+
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 7, 500):
+        p = rng.uniform(0, 1, size) ** 3
+        p[: size // 3] = p[0]  # ties
+        _, adj = benjamini_hochberg(p)
+        assert adj == pytest.approx(false_discovery_control(p, method="bh"), abs=1e-15)
+
+
 def test_wilson_interval_contains_its_estimate_at_the_edges() -> None:
     import numpy as np
 

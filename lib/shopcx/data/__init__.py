@@ -18,7 +18,8 @@ __getattr__, __dir__, __all__ = _lazy.attach(
     submodules=["contract", "csvfile", "demo", "demo_text", "layout", "report", "sources",
                 "statements"],
     submod_attrs={
-        "contract": ["CANCEL_CONTACT_REASONS", "TABLES", "ValidationReport", "validate_source"],
+        "contract": ["CANCEL_CONTACT_REASONS", "TABLES", "validate_source"],
+        "report": ["ValidationReport"],
         "csvfile": ["check_csv"],
         "demo": ["DEMO_MARKETS", "generate_demo_data"],
         "sources": ["Source", "load_source"],

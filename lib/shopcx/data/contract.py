@@ -21,18 +21,15 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 
-from shopcx.data.report import CONTRACT_VERSION, Finding, ValidationReport
+from shopcx.data.report import Finding, ValidationReport
 
 __all__ = [
     "CANCEL_CONTACT_REASONS",
-    "CONTRACT_VERSION",
     "CANCEL_REASONS",
     "REQUIRED_TABLES",
     "TABLES",
     "Column",
-    "Finding",
     "TableSpec",
-    "ValidationReport",
     "check_schema",
     "count_market_warnings",
     "normalize_table",

@@ -35,7 +35,7 @@ import pandas as pd
 import yaml
 
 from shopcx.errors import InputError
-from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.dictionary import KPI_BY_NAME
 
 __all__ = ["Change", "analyse_change", "changes_in", "changes_path", "find_change",
            "load_changes"]

@@ -37,7 +37,8 @@ import pandas as pd
 from scipy import stats
 
 from shopcx.errors import InputError
-from shopcx.metrics.kpis import KPI_BY_NAME, unit_aggregates, unit_measure
+from shopcx.metrics.dictionary import KPI_BY_NAME
+from shopcx.metrics.kpis import unit_aggregates, unit_measure
 from shopcx.metrics.stats import benjamini_hochberg as bh_correction
 
 __all__ = [

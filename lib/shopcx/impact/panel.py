@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from shopcx.errors import InputError
-from shopcx.metrics.kpis import KPI_BY_NAME, compute_period_kpis
+from shopcx.metrics.dictionary import KPI_BY_NAME
+from shopcx.metrics.kpis import compute_period_kpis
 
 __all__ = ["daily_panel"]
 

@@ -24,7 +24,7 @@ from shopcx.impact.did import (
     synthetic_control,
 )
 from shopcx.impact.panel import daily_panel
-from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.dictionary import KPI_BY_NAME
 
 __all__ = ["GUARDRAILS", "estimate_rollout", "estimate_staggered"]
 

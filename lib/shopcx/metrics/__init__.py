@@ -20,16 +20,17 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["compare", "contacts", "escalations", "facts", "funnel", "kpis", "maturity",
-                "periods", "segments", "stats", "targets"],
+    submodules=["compare", "contacts", "dictionary", "escalations", "facts", "funnel", "kpis",
+                "maturity", "periods", "quick", "segments", "stats", "targets"],
     submod_attrs={
         "compare": ["compare_kpis", "compare_periods"],
         "escalations": ["escalation_paths", "seller_escalations"],
         "facts": ["Period", "enrich_orders", "order_facts", "parse_period", "period_contacts",
                   "period_feedback", "request_facts"],
         "maturity": ["Maturity", "load_maturity"],
-        "kpis": ["BY_DIMENSIONS", "KPIS", "KPI_BY_NAME", "SEGMENT_DIMENSIONS", "Kpi",
-                 "compute_kpis", "compute_segment_kpis", "kpis_to_dict"],
+        "dictionary": ["KPIS", "KPI_BY_NAME", "Kpi"],
+        "kpis": ["BY_DIMENSIONS", "SEGMENT_DIMENSIONS", "compute_kpis", "compute_segment_kpis",
+                 "kpis_to_dict"],
         "segments": ["BUYER_SEGMENTS", "buyer_segments", "with_buyer_segment"],
         "stats": ["benjamini_hochberg", "wilson_interval"],
         "targets": ["Targets", "load_targets"],

@@ -21,8 +21,9 @@ import pandas as pd
 
 from shopcx.cache import memoized
 from shopcx.data.sources import load_source
+from shopcx.metrics.dictionary import KPI_BY_NAME
 from shopcx.metrics.facts import parse_period
-from shopcx.metrics.kpis import KPI_BY_NAME, compute_kpis
+from shopcx.metrics.kpis import compute_kpis
 from shopcx.metrics.maturity import Maturity
 from shopcx.metrics.stats import benjamini_hochberg, rate_test, two_proportion_test
 

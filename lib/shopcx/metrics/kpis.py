@@ -27,7 +27,7 @@ import pandas as pd
 from shopcx.data.contract import CANCEL_CONTACT_REASONS
 from shopcx.data.sources import Source, load_source
 from shopcx.errors import InputError
-from shopcx.metrics.dictionary import KPI_BY_NAME, KPIS, Kpi, kpi_entries, kpi_rows
+from shopcx.metrics.dictionary import KPIS, Kpi, kpi_entries, kpi_rows
 from shopcx.metrics.facts import (
     INITIATORS,
     STAGES,
@@ -48,10 +48,7 @@ if TYPE_CHECKING:  # maturity reads the dictionary; the dictionary only takes it
 
 __all__ = [
     "BY_DIMENSIONS",
-    "KPIS",
-    "KPI_BY_NAME",
     "SEGMENT_DIMENSIONS",
-    "Kpi",
     "compute_kpis",
     "compute_period_kpis",
     "unit_aggregates",

@@ -26,7 +26,6 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from shopcx.data.sources import load_source
-from shopcx.metrics.facts import enrich_orders
 
 __all__ = ["BUYER_SEGMENTS", "buyer_segments", "with_buyer_segment"]
 
@@ -37,11 +36,14 @@ def buyer_segments(source: Any, market: str, as_of: Any, lookback_days: int = 18
     """One row per buyer with earlier orders: the segment columns described above."""
     source = load_source(source)
     as_of = pd.Timestamp(as_of)
-    o = source.tables["orders"]
-    start = ibis.timestamp((as_of - pd.Timedelta(days=lookback_days)).to_pydatetime())
-    history = o.filter(o.market == market.upper(), o.created_at >= start,
-                       o.created_at < ibis.timestamp(as_of.to_pydatetime()))
-    facts = enrich_orders(source, history)
+    # filtered on the stored columns, so the engine skips other markets' and months' files
+    history = source.rows("orders", market.upper(), "created_at",
+                          as_of - pd.Timedelta(days=lookback_days), as_of)
+    c = source.tables["cancellations"]
+    approved = c.filter(c.outcome == "approved").select("order_id").distinct()
+    # cancelled: has an approved cancellation row (enrich_orders' definition, without
+    # finding the cancelling row, which the profile does not need)
+    facts = history.mutate(cancelled=history.order_id.isin(approved.order_id))
     per = facts.group_by("buyer_id").aggregate(
         orders=facts.count(), cancelled=facts.cancelled.sum(),
         cod=(facts.payment_method == "cod").sum(), gmv=facts.gmv_usd.sum())

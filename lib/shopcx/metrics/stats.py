@@ -1,8 +1,8 @@
 """Statistics helpers: Wilson intervals, two-proportion tests, Benjamini-Hochberg.
 
 Vectorised, on numpy and scipy (the Wilson interval in closed form,
-Benjamini-Hochberg from ``scipy.stats.false_discovery_control``, the exact
-rate test from ``scipy.stats.binomtest``), so every caller gets the same
+Benjamini-Hochberg's step-up as ``scipy.stats.false_discovery_control`` computes
+it, the exact rate test from ``scipy.stats.binomtest``), so every caller gets the same
 conventions: a zero denominator gives NaN rather than a warning or an error.
 SciPy is imported only by the functions that need it (its special functions
 alone take a quarter of a second to import), which keeps ``shopcx kpis`` quick
@@ -113,9 +113,14 @@ def benjamini_hochberg(pvalues: ArrayLike, alpha: float = 0.05) -> tuple[np.ndar
     reject = np.zeros(p.shape, dtype=bool)
     adjusted = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
-    if ok.any():
-        from scipy.stats import false_discovery_control
-
-        adjusted[ok] = false_discovery_control(p[ok], method="bh")
+    if ok.any():  # as scipy.stats.false_discovery_control(p, method="bh"), tested equal;
+        # written out because importing scipy.stats takes 1.4 s, longer than most analyses
+        q = p[ok]
+        order = np.argsort(q, kind="stable")
+        scaled = q[order] * q.size / np.arange(1, q.size + 1)
+        step_up = np.minimum.accumulate(scaled[::-1])[::-1]
+        adj = np.empty(q.size)
+        adj[order] = np.clip(step_up, 0.0, 1.0)
+        adjusted[ok] = adj
         reject[ok] = adjusted[ok] <= alpha
     return reject, adjusted

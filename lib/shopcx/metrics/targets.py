@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from shopcx.errors import InputError
-from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.dictionary import KPI_BY_NAME
 from shopcx.params import load_yaml, market_code, params_file
 
 __all__ = ["Targets", "load_targets"]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.dictionary import KPI_BY_NAME
 from shopcx.readouts.formatting import format_delta, format_value
 from shopcx.readouts.plots import PALETTE, _done, _empty
 

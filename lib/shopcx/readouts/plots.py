@@ -398,7 +398,7 @@ def plot_kpi_trends(trend: pd.DataFrame, kpis: list[str],
     ``kpi``, ``kind``, ``value``, ``ci_low``, ``ci_high``, ``mature_share``,
     ``maturity_days``, ``anomaly``).
     """
-    from shopcx.metrics.kpis import KPI_BY_NAME
+    from shopcx.metrics.dictionary import KPI_BY_NAME
 
     labels = labels or {k: KPI_BY_NAME[k].label for k in kpis if k in KPI_BY_NAME}
     kpis = [k for k in kpis if (trend["kpi"] == k).any()]

@@ -19,8 +19,8 @@ from pandas.io.formats.style import Styler
 from shopcx.data.contract import count_market_warnings
 from shopcx.data.sources import Source, load_source
 from shopcx.errors import ContractError, InputError
+from shopcx.metrics.dictionary import KPI_BY_NAME
 from shopcx.metrics.facts import parse_period
-from shopcx.metrics.kpis import KPI_BY_NAME
 from shopcx.metrics.targets import Targets
 from shopcx.params import find_project_file
 from shopcx.readouts.formatting import format_interval, format_value, maturity_statement, no_data

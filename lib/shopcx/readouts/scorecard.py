@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.dictionary import KPI_BY_NAME
 from shopcx.metrics.maturity import moment
 from shopcx.readouts.formatting import format_value, plural
 from shopcx.readouts.readout import period_label

@@ -24,7 +24,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from shopcx.errors import InputError
-from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.dictionary import KPI_BY_NAME
 from shopcx.metrics.maturity import Maturity
 from shopcx.readouts import plots
 from shopcx.readouts.formatting import (

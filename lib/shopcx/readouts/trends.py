@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from shopcx.metrics.kpis import KPI_BY_NAME
+from shopcx.metrics.dictionary import KPI_BY_NAME
 from shopcx.metrics.maturity import Maturity, moment
 from shopcx.metrics.periods import Span, last_periods
 from shopcx.readouts.formatting import format_value, plural

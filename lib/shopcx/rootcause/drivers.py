@@ -103,7 +103,6 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from shopcx.data.contract import CANCEL_CONTACT_REASONS
 from shopcx.data.sources import load_source
@@ -227,7 +226,9 @@ def _p_value(estimate: Any, se: Any) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, np.abs(estimate) / se, np.where(np.abs(estimate) > 1e-12,
                                                               np.inf, 0.0))
-    return 2 * norm.sf(z)
+    from scipy.special import ndtr  # the normal CDF (scipy.stats takes 1.4 s to import)
+
+    return 2 * ndtr(-z)
 
 
 def decompose(baseline: pd.DataFrame, current: pd.DataFrame,
