@@ -227,9 +227,10 @@ class Source:
         if not parts:
             return []
         t = self.execute(ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0])
+        by_group = dict(iter(t.groupby("_g", sort=False)))  # one pass, rows in their order
         out = []
         for i, g in enumerate(groups):
-            part = t[t["_g"] == i]
+            part = by_group.get(i, t.iloc[0:0])
             frame = part[list(always)].reset_index(drop=True)
             for j, column in enumerate(g):
                 frame[column] = part[f"_k{j}"].to_numpy(dtype=object)

@@ -247,8 +247,18 @@ def decompose(baseline: pd.DataFrame, current: pd.DataFrame,
     >>> d["contribution"].round(3).tolist(), d["effect"].tolist()
     ([0.15, 0.0], ['rate', 'both'])
     """
-    t = baseline.merge(current, on="key", how="outer", suffixes=("_0", "_1")).fillna(
+    return _decompose(_outer(baseline, current), kind, centred)
+
+
+def _outer(baseline: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+    """Both periods' counts side by side (``x_0``, ``n_0``, ``x_1``, ``n_1``; 0 where a
+    segment has no units in a period), one row per key of either."""
+    return baseline.merge(current, on="key", how="outer", suffixes=("_0", "_1")).fillna(
         {"x_0": 0, "n_0": 0, "x_1": 0, "n_1": 0})
+
+
+def _decompose(t: pd.DataFrame, kind: str, centred: bool) -> pd.DataFrame:
+    """:func:`decompose` of counts already side by side (:func:`_outer`), row for row."""
     n0, n1 = t["n_0"].sum(), t["n_1"].sum()
     w0 = t["n_0"] / n0 if n0 else t["n_0"] * 0.0
     w1 = t["n_1"] / n1 if n1 else t["n_1"] * 0.0
@@ -508,9 +518,9 @@ def _table(c0: pd.DataFrame, c1: pd.DataFrame, frame: _Frame, kind: str,
            centred: bool = True) -> pd.DataFrame:
     """Decomposition of one dimension (or pair) with raw counts and surprise, in
     headline points."""
-    d = decompose(c0, c1, kind, centred)
-    raw = c0.merge(c1, on="key", how="outer", suffixes=("_0", "_1")).fillna(0.0)
-    d = d.merge(raw, on="key", how="left")
+    raw = _outer(c0, c1)
+    d = _decompose(raw, kind, centred)  # row for row with raw: its counts join by position
+    d = pd.concat([d, raw[["x_0", "n_0", "x_1", "n_1"]]], axis=1)
     d = pd.concat([d, _surprise(d, frame, kind)], axis=1)
     if frame.scale != 1.0:
         d[list(_SCALED)] = d[list(_SCALED)] * frame.scale
@@ -719,6 +729,14 @@ def _rest_moved(f: _Frame, margin: pd.DataFrame, cells: pd.DataFrame, sign: np.n
     return beyond.to_numpy(float) * sign > Z95 * np.sqrt(var)
 
 
+def _at_keys(table: pd.DataFrame, keys: pd.Series) -> pd.DataFrame:
+    """``table.loc[keys]`` (every key present), by position: faster on text keys."""
+    at = table.index.get_indexer(keys.to_numpy())
+    if (at < 0).any():
+        raise KeyError(f"{keys[at < 0].iloc[0]!r} is not a segment of the margins")
+    return table.iloc[at]
+
+
 def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
     """Two-dimension cells that hold most of both their segments' contributions."""
     found = []
@@ -727,7 +745,7 @@ def _combinations(overlaps: _Overlaps, change: float) -> pd.DataFrame:
             continue
         f = overlaps.frames[a, b]
         keys = overlaps.split((a, b))
-        ma, mb = (m.loc[keys[i].to_numpy()] for i, m in enumerate(overlaps.margins((a, b))))
+        ma, mb = (_at_keys(m, keys[i]) for i, m in enumerate(overlaps.margins((a, b))))
         sign = np.sign(t["contribution"].to_numpy(float))  # each cell in its own way
         ca, cb = (f.scale * f.points(m).to_numpy() * sign for m in (ma, mb))
         cells = t[["n_0", "n_1"]].to_numpy()
@@ -873,8 +891,10 @@ def _prune(one: pd.DataFrame, combos: pd.DataFrame, groups: pd.DataFrame,
         for parent in combo["parents"]:
             if parent not in shifted:
                 redundant.setdefault(parent, _label(combo))
-    rows = [r for _, r in one.iterrows() if r["supported"] and r["key"] != OUTSIDE
-            and _same_way(r["surprise"], r["contribution"])]
+    way = np.where(one["contribution"].to_numpy(float) >= 0, 1.0, -1.0)  # as _same_way
+    ok = (one["supported"].to_numpy(bool) & (one["key"] != OUTSIDE).to_numpy(bool)
+          & (one["surprise"].to_numpy(float) * way > 1e-12))
+    rows = [r for _, r in one[ok].iterrows()]
     redundant.update(_other_side(rows))
     if not combos.empty:
         rows += [r for _, r in combos.drop(columns="parents").iterrows()]
