@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from shopcx.files import write_atomic
 
-__all__ = ["cache_dir", "code_fingerprint", "file_fingerprint", "memoized"]
+__all__ = ["cache_dir", "code_fingerprint", "file_fingerprint", "kept_file", "memoized"]
 
 T = TypeVar("T")
 
@@ -38,6 +38,13 @@ T = TypeVar("T")
 def cache_dir() -> Path:
     """The user's shopcx cache folder: ``SHOPCX_CACHE_DIR``, else ``~/.cache/shopcx``."""
     return Path(os.environ.get("SHOPCX_CACHE_DIR") or Path.home() / ".cache" / "shopcx")
+
+
+def kept_file(kind: str, fingerprint: str) -> Path:
+    """Where a result of ``kind`` about the files of ``fingerprint`` is kept (the
+    validation report, the data's end): written by :mod:`shopcx.data.sources`, read
+    back there and by the quick path of ``shopcx kpis``."""
+    return cache_dir() / kind / f"{fingerprint}.json"
 
 
 @cache

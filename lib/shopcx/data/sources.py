@@ -33,7 +33,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from shopcx.cache import cache_dir
+from shopcx.cache import kept_file
 from shopcx.data import statements
 from shopcx.data.contract import (
     TABLES,
@@ -393,7 +393,7 @@ def _kept_on_disk(fingerprint: str | None, kind: str, compute: Callable[[], Any]
     with ``dump`` (a read-only home is no reason to fail). Without a
     fingerprint (DataFrames, engine URLs) it is computed every time.
     """
-    path = None if fingerprint is None else cache_dir() / kind / f"{fingerprint}.json"
+    path = None if fingerprint is None else kept_file(kind, fingerprint)
     if path is not None and path.exists():
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             return load(path.read_text())

@@ -15,9 +15,9 @@ written here once, in plain Python, for every caller: the pandas tables of
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # maturity reads the dictionary; the dictionary only takes its windows
@@ -289,16 +289,12 @@ def kpi_rows(a: Mapping[str, Any], maturity: Maturity | None = None) -> list[dic
 
 
 def _plain(v: Any) -> Any:
-    """A JSON value: None for NaN and NA, Python numbers for numpy's and decimals."""
-    if v is None or isinstance(v, str):
+    """A JSON value: None for NaN and NA, Python numbers for numpy's."""
+    if v is None or isinstance(v, (str, bool)):
         return v
-    if isinstance(v, bool):
-        return v
-    n = _number(v)
-    if n is None:
-        return None
-    return int(v) if isinstance(v, int) or (hasattr(v, "dtype") and v.dtype.kind in "iu") \
-        or (isinstance(v, Decimal) and v == v.to_integral_value()) else n
+    if isinstance(v, numbers.Integral):  # numpy's integers too
+        return int(v)
+    return _number(v)
 
 
 def kpi_entries(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -208,16 +208,12 @@ def _repeat_flags(source: Source, c: ir.Table, start: Any, end: Any) -> ir.Table
     ``c`` holds contacts created in ``[start, end)``, so a follow-up lies in
     ``(start, end + 168 h]``: only those contacts (of any market) are read.
     """
-    if isinstance(end, ir.Value):  # parameters of a compiled statement
-        horizon = end + ibis.interval(hours=REPEAT_CONTACT_WINDOW_HOURS)
-        after = horizon + ibis.interval(microseconds=1)
-    else:
-        horizon = end + pd.Timedelta(hours=REPEAT_CONTACT_WINDOW_HOURS)
-        after = horizon + pd.Timedelta(microseconds=1)
-    allc = source.rows("contacts", None, "created_at", start, after)
+    end = end if isinstance(end, ir.Value) else _lit(end)  # a statement's parameter, or not
+    horizon = end + ibis.interval(hours=REPEAT_CONTACT_WINDOW_HOURS)
+    allc = source.rows("contacts", None, "created_at", start,
+                       horizon + ibis.interval(microseconds=1))
     mine = c.filter(c.order_id.notnull()).select("contact_id", "order_id", t0="created_at")
-    at = horizon if isinstance(horizon, ir.Value) else _lit(horizon)
-    others = allc.filter(allc.order_id.notnull(), allc.created_at <= at).select(
+    others = allc.filter(allc.order_id.notnull(), allc.created_at <= horizon).select(
         o2="order_id", t1="created_at")
     window = ibis.interval(hours=REPEAT_CONTACT_WINDOW_HOURS)
     j = mine.join(others, [mine.order_id == others.o2, others.t1 > mine.t0,

@@ -2,13 +2,13 @@
 
 All logic is written against Ibis table expressions, so it runs inside the
 engine (DuckDB by default, Spark or another Ibis backend for large data);
-only small aggregate results come back as pandas. The per-order, per-request
+only small aggregate results come back as pandas. The dictionary itself (each KPI
+and how its value is made from the aggregates) is :mod:`shopcx.metrics.dictionary`;
+the aggregates are computed here. The per-order, per-request
 and per-contact facts it aggregates come from :mod:`shopcx.metrics.facts`.
 
 Main entry points:
 
-* :data:`KPIS` and :data:`KPI_BY_NAME` -- the dictionary itself (name, kind,
-  numerator, denominator, label, which direction is better, definition);
 * :func:`compute_kpis` -- every KPI for one market and period, as a tidy table;
 * :func:`compute_segment_kpis` -- the same per value of one order dimension;
 * :func:`kpis_to_dict` -- the JSON shape of ``shopcx kpis --format json``.

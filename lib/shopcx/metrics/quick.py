@@ -31,7 +31,7 @@ from typing import Any
 
 import duckdb
 
-from shopcx.cache import cache_dir
+from shopcx.cache import kept_file
 from shopcx.data import statements
 from shopcx.data.layout import fingerprint, table_files, view_sql
 from shopcx.data.report import ValidationReport
@@ -52,9 +52,8 @@ def _day(text: str) -> _dt.datetime | None:
 
 
 def _kept(kind: str, fp: str) -> str | None:
-    path = cache_dir() / kind / f"{fp}.json"
     try:
-        return path.read_text()
+        return kept_file(kind, fp).read_text()
     except (OSError, UnicodeDecodeError):
         return None
 
