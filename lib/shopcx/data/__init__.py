@@ -22,6 +22,6 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "report": ["ValidationReport"],
         "csvfile": ["check_csv"],
         "demo": ["DEMO_MARKETS", "generate_demo_data"],
-        "sources": ["Source", "load_source"],
+        "sources": ["Source", "key_range", "load_source"],
     },
 )

@@ -46,7 +46,7 @@ from shopcx.data.layout import fingerprint, table_files, view_sql
 from shopcx.errors import ContractError, InputError
 from shopcx.files import write_atomic
 
-__all__ = ["Source", "load_source", "rewind"]
+__all__ = ["Source", "key_range", "load_source", "rewind"]
 
 @dataclass
 class Source:
@@ -159,6 +159,18 @@ class Source:
                      ibis.literal(ts.to_pydatetime(), type="timestamp") for ts in (start, end))
         t = t.filter(t[column] >= low, t[column] < high)
         return t if market is None else t.filter(t.market == market)
+
+    def near(self, name: str, keys: ir.Column, column: str = "order_id") -> ir.Table:
+        """Rows of ``name`` whose ``column`` lies between the least and the greatest of
+        ``keys`` (a column of another table), in contract types: :func:`key_range`
+        on the stored table, before the contract's conversions, so that each
+        caller's range reaches the engine's scan (a range on a shared, already
+        converted table would sit after it)."""
+        raw = self.raw[name]
+        assert raw is not None
+        if raw[column].type().is_string():  # converted as it is: filter the stored column
+            return key_range(self._normal(name, key_range(raw, keys, column)), keys, column)
+        return key_range(self.tables[name], keys, column)
 
     def execute(self, expr: ir.Expr, params: Mapping[Any, Any] | None = None) -> Any:
         """Run an expression on this source's engine; tables come back as pandas.
@@ -415,6 +427,23 @@ def _view(con: Any, name: str, path: Path | None) -> ir.Table | None:
         return None
     con.raw_sql(view_sql(name, path))
     return con.table(name)
+
+
+def key_range(table: ir.Table, keys: ir.Column, column: str = "order_id") -> ir.Table:
+    """``table``'s rows whose ``column`` lies between the least and the greatest of ``keys``.
+
+    Put before a join of ``table`` on ``column`` with the rows holding ``keys``,
+    it changes no result (a row that joins has a key in that range; empty or
+    all-null ``keys`` join nothing and keep nothing), but the engine reads the
+    two bounds first and skips the files and row groups whose statistics lie
+    outside them. Order ids of one market and period are usually close
+    (exports are written in time order, ids are mostly time-ordered), so the
+    cancellations and contacts of other markets and months are not read at
+    all; on ids without that order the range covers everything and only a
+    small aggregate is spent.
+    """
+    col = table[column]
+    return table.filter(col >= keys.min(), col <= keys.max())
 
 
 def load_source(spec: Any) -> Source:

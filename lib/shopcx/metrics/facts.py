@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from shopcx.data.contract import CANCEL_CONTACT_REASONS
-from shopcx.data.sources import Source, load_source
+from shopcx.data.sources import Source, key_range, load_source
 from shopcx.errors import InputError
 from shopcx.metrics.dictionary import INITIATORS, STAGES
 from shopcx.params import market_code
@@ -123,8 +123,8 @@ def cohort(source: Source, market: str, start: Any, end: Any) -> ir.Table:
 
 def cancellation_facts(source: Source, orders: ir.Table) -> ir.Table:
     """Cancellation rows of the given orders with their ``stage`` and ``hours_to_resolve``."""
-    c = source.tables["cancellations"]
     o = orders.select("order_id", "paid_at", "shipped_at", "delivered_at")
+    c = source.near("cancellations", o.order_id)
     j = c.join(o, "order_id")
     return j.mutate(
         stage=stage_of(j.requested_at, j.paid_at, j.shipped_at, j.delivered_at),
@@ -213,6 +213,7 @@ def _repeat_flags(source: Source, c: ir.Table, start: Any, end: Any) -> ir.Table
     allc = source.rows("contacts", None, "created_at", start,
                        horizon + ibis.interval(microseconds=1))
     mine = c.filter(c.order_id.notnull()).select("contact_id", "order_id", t0="created_at")
+    allc = key_range(allc, mine.order_id)  # skips other markets' files
     others = allc.filter(allc.order_id.notnull(), allc.created_at <= horizon).select(
         o2="order_id", t1="created_at")
     window = ibis.interval(hours=REPEAT_CONTACT_WINDOW_HOURS)
@@ -231,7 +232,7 @@ def escalation_facts(source: Source, c: ir.Table, keep: list[str] | None = None
     keep = keep or []
     e = c.filter(c.escalated, c.order_id.notnull()).select(
         "contact_id", "order_id", "created_at", "reason", *keep)
-    allc = source.tables["contacts"]
+    allc = source.near("contacts", e.order_id)
     prior = allc.filter(allc.order_id.notnull()).select(
         o2="order_id", id2="contact_id", t2="created_at", r2="reason")
     j = e.select("contact_id", "order_id", "created_at").join(

@@ -243,13 +243,13 @@ def _aggregate_parts(source: Source, market: str, p: Period, facts: ir.Table,
     Contacts and feedback take their group from their order (segments), or,
     with ``own``, from their own time (periods: C and F are the contacts and
     feedback created in each period)."""
-    contacts = source.tables["contacts"]
     c = period_contacts(source, market, p.start, p.end)
     plain = period_contacts(source, market, p.start, p.end, repeat=False)  # escalations
     fb = period_feedback(source, market, p.start, p.end)
+    cancelled = facts.filter(facts.cancelled)
+    contacts = source.near("contacts", cancelled.order_id)  # prunes other markets' files
     cancel_contacts = contacts.filter(contacts.reason.isin(CANCEL_CONTACT_REASONS),
                                       contacts.order_id.notnull())
-    cancelled = facts.filter(facts.cancelled)
     keys = ["order_id"] + ([by] if by else [])
     if by:
         seg = facts.select(*keys)

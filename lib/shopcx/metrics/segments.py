@@ -39,7 +39,7 @@ def buyer_segments(source: Any, market: str, as_of: Any, lookback_days: int = 18
     # filtered on the stored columns, so the engine skips other markets' and months' files
     history = source.rows("orders", market.upper(), "created_at",
                           as_of - pd.Timedelta(days=lookback_days), as_of)
-    c = source.tables["cancellations"]
+    c = source.near("cancellations", history.order_id)  # skips other markets' files
     approved = c.filter(c.outcome == "approved").select("order_id").distinct()
     # cancelled: has an approved cancellation row (enrich_orders' definition, without
     # finding the cancelling row, which the profile does not need)
