@@ -34,7 +34,7 @@ def _tables() -> dict[str, pd.DataFrame]:
     order("X2", "BX", "2026-09-05", cancelled=True, channel="livestream")
     order("X3", "BX", "2026-09-09")
     order("Y1", "BY", "2026-09-03", payment="cod")
-    order("Y2", "BY", "2026-09-04", payment="cod")
+    order("Y2", "BY", "2026-09-04", payment="cod", channel="shop_tab")  # a tie with search
     order("Z1", "BZ", "2026-09-10", gmv=500.0)
     order("W1", "BW", "2026-09-11")
     order("OLD", "BV", "2026-01-02")  # outside the 180-day lookback: BV counts as new
@@ -52,7 +52,9 @@ def test_buyer_segments_by_hand() -> None:
     # GMV 30, 20, 500, 10: the 75th percentile is 30 + 0.25 x 470 = 147.5
     assert seg["buyer_segment"].to_dict() == {"BX": "cancel-prone", "BY": "COD user",
                                               "BZ": "high value", "BW": "regular"}
-    assert seg.loc["BX", "channel_affinity"] == "livestream"
+    # most orders; BY's tie (search 1, shop_tab 1) goes to the first in alphabetical order
+    assert seg["channel_affinity"].to_dict() == {"BX": "livestream", "BY": "search",
+                                                 "BZ": "search", "BW": "search"}
     assert seg.loc["BX", ["orders", "cancelled"]].tolist() == [3, 2]
     facts = with_buyer_segment(source, order_facts(source, "US", "2026-10-01", "2026-11-01"),
                                "US", "2026-10-01")

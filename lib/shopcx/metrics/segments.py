@@ -9,7 +9,8 @@ each buyer's orders in the ``lookback_days`` before it give:
 * ``cod_user``: at least half of the earlier orders paid cash on delivery;
 * ``value_tier``: ``high`` when the earlier GMV is in the top quarter of the
   market's returning buyers, else ``regular`` (``none`` for new buyers);
-* ``channel_affinity``: the sales channel of most earlier orders;
+* ``channel_affinity``: the sales channel of most earlier orders (ties: the first
+  in alphabetical order);
 * ``buyer_segment``: one label for reports, the first that applies of
   ``new``, ``cancel-prone``, ``COD user``, ``high value``, ``regular``.
 
@@ -25,6 +26,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from shopcx.data.contract import TABLES
 from shopcx.data.sources import load_source
 
 __all__ = ["BUYER_SEGMENTS", "buyer_segments", "with_buyer_segment"]
@@ -44,17 +46,18 @@ def buyer_segments(source: Any, market: str, as_of: Any, lookback_days: int = 18
     # cancelled: has an approved cancellation row (enrich_orders' definition, without
     # finding the cancelling row, which the profile does not need)
     facts = history.mutate(cancelled=history.order_id.isin(approved.order_id))
+    # orders per channel counted in the same pass: the contract's closed list of
+    # channels (validation refuses any other value), alphabetical for the tie-break
+    channels = sorted(TABLES["orders"].column("sales_channel").values or ())
     per = facts.group_by("buyer_id").aggregate(
         orders=facts.count(), cancelled=facts.cancelled.sum(),
-        cod=(facts.payment_method == "cod").sum(), gmv=facts.gmv_usd.sum())
+        cod=(facts.payment_method == "cod").sum(), gmv=facts.gmv_usd.sum(),
+        **{f"_n{i}": (facts.sales_channel == ch).sum() for i, ch in enumerate(channels)})
     threshold = per.aggregate(q=per.gmv.quantile(0.75))
     per = per.cross_join(threshold)
-    channels = facts.group_by(["buyer_id", "sales_channel"]).aggregate(n=facts.count())
-    rank = ibis.row_number().over(group_by=channels.buyer_id,
-                                  order_by=[ibis.desc(channels.n), channels.sales_channel])
-    top = channels.mutate(_r=rank)
-    top = top.filter(top._r == 0).select("buyer_id", channel_affinity="sales_channel")
-    per = per.left_join(top, "buyer_id").drop("buyer_id_right")
+    most = ibis.greatest(*[per[f"_n{i}"] for i in range(len(channels))])
+    per = per.mutate(channel_affinity=ibis.cases(  # the first of the most used
+        *[(per[f"_n{i}"] == most, ch) for i, ch in enumerate(channels)]))
     cancel_prone = (per.cancelled >= 2) & (per.cancelled >= 0.3 * per.orders)
     cod_user = per.cod >= 0.5 * per.orders
     tier = ibis.ifelse(per.gmv >= per.q, "high", "regular")
