@@ -257,10 +257,18 @@ def _close(a: Any, b: Any) -> bool:
 def bench_explain(size: int, repeat: int) -> dict[str, Any]:
     data = _dataset(size)
     _validate(data)
-    runs = [_probe("explain", data=str(data), market=MARKET,
-                   baseline=":".join(BASELINE), current=f"{START}:{END}")
-            for _ in range(repeat)]
+    command = [str(BIN / "shopcx"), "explain", "--data", str(data), "--market", MARKET,
+               "--metric", "cancellation_rate", "--baseline", ":".join(BASELINE),
+               "--current", f"{START}:{END}", "--format", "json"]
+    runs, whole = [], []
+    for _ in range(repeat):  # the work in a probe, then the command as a user runs it
+        runs.append(_probe("explain", data=str(data), market=MARKET,
+                           baseline=":".join(BASELINE), current=f"{START}:{END}"))
+        t = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+        whole.append(time.perf_counter() - t)
     return {"size": size, "seconds": _stats([r["seconds"] for r in runs]),
+            "imports": _stats([r["imports"] for r in runs]), "process": _stats(whole),
             "peak_mb": _stats([r["peak_mb"] for r in runs])}
 
 
@@ -414,9 +422,12 @@ def report(results: dict[str, Any]) -> str:
                      f"{'yes' if growth <= sizes[-1] / sizes[0] else 'no'} |")
     if "explain" in results:
         e = results["explain"]
-        lines.append(f"| explain, one market of {e['size']:,} orders | {_fmt(e['seconds'])}, "
-                     f"peak {e['peak_mb']['median']:.0f} MB | < 10 s | "
-                     f"{'yes' if e['seconds']['median'] < TARGETS['explain_seconds'] else 'no'} |")
+        lines.append(f"| explain, one market of {e['size']:,} orders, work | "
+                     f"{_fmt(e['seconds'])} (+ {e['imports']['median']:.2f} s imports), "
+                     f"peak {e['peak_mb']['median']:.0f} MB | | |")
+        lines.append(f"| explain, one market of {e['size']:,} orders, whole process | "
+                     f"{_fmt(e['process'])} | < 10 s | "
+                     f"{'yes' if e['process']['median'] < TARGETS['explain_seconds'] else 'no'} |")
     if results.get("tag"):
         t = results["tag"]
         lines.append(f"| tag, {t['texts']:,} real texts, whole process | {t['seconds']:.1f} s "

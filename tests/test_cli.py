@@ -172,6 +172,26 @@ def test_console_script_gives_no_traceback(tmp_path: Path) -> None:
                                     "directory or an engine URL"
 
 
+def test_console_script_prints_everything_before_it_leaves(tiny_parquet: Path) -> None:
+    """kpis and explain leave without Python's teardown: the output is complete, the
+    status is the command's, and a second run (the quick path) says the same."""
+    exe = Path(sys.executable).with_name("shopcx")
+    docs = []
+    for _ in range(2):
+        result = subprocess.run([str(exe), "kpis", "--data", str(tiny_parquet), "--market", "US",
+                                 "--start", PERIOD[0], "--end", PERIOD[1], "--format", "json"],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        docs.append(json.loads(result.stdout))
+    assert docs[0] == docs[1]
+    assert docs[0]["kpis"]["orders"]["value"] == 6
+    bad = subprocess.run([str(exe), "explain", "--data", str(tiny_parquet), "--market", "US",
+                          "--metric", "no_such_metric", "--baseline", "2026-09-01:2026-10-01",
+                          "--current", ":".join(PERIOD)], capture_output=True, text=True,
+                         check=False)
+    assert bad.returncode == 2 and "no_such_metric" in bad.stderr and not bad.stdout
+
+
 def test_segment_dimensions_are_the_spec_list() -> None:
     assert SEGMENT_DIMENSIONS == ("category", "sales_channel", "fulfillment", "payment_method",
                                   "carrier")
