@@ -580,7 +580,12 @@ COMMANDS = {"demo-data": _cmd_demo_data, "validate": _cmd_validate, "kpis": _cmd
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    return _run(_parser().parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run a parsed command; errors become one sentence and exit status 2 (1 for the
+    engine's own)."""
     try:
         return COMMANDS[args.command](args)
     except ContractError as exc:
@@ -613,7 +618,7 @@ _QUICK_EXIT = frozenset({"validate", "kpis", "explain", "impact", "experiment"})
 
 
 def entry() -> None:
-    """The ``shopcx`` console script: :func:`main`, then the process ends.
+    """The ``shopcx`` console script: what :func:`main` does, then the process ends.
 
     After the commands of ``_QUICK_EXIT`` the process leaves without Python's
     teardown of every imported module, which took 0.3-0.5 s once pandas and
@@ -624,9 +629,9 @@ def entry() -> None:
     files), and the output streams are flushed. Other commands (``run``,
     ``tag`` and ``demo-data`` start processes) exit normally.
     """
-    code = main()
-    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
-    if command not in _QUICK_EXIT:
+    args = _parser().parse_args()
+    code = _run(args)
+    if args.command not in _QUICK_EXIT:
         raise SystemExit(code)
     gc.collect()
     for stream in (sys.stdout, sys.stderr):

@@ -165,11 +165,12 @@ class Source:
         ``keys`` (a column of another table), in contract types: :func:`key_range`
         on the stored table, before the contract's conversions, so that each
         caller's range reaches the engine's scan (a range on a shared, already
-        converted table would sit after it)."""
+        converted table would sit after it). A stored column of another type
+        (integer ids) is ranged after the conversion, on the contract's strings."""
         raw = self.raw[name]
         assert raw is not None
-        if raw[column].type().is_string():  # converted as it is: filter the stored column
-            return key_range(self._normal(name, key_range(raw, keys, column)), keys, column)
+        if raw[column].type().is_string():  # the conversion keeps it as it is
+            return self._normal(name, key_range(raw, keys, column))
         return key_range(self.tables[name], keys, column)
 
     def execute(self, expr: ir.Expr, params: Mapping[Any, Any] | None = None) -> Any:

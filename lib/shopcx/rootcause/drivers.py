@@ -277,7 +277,7 @@ def _decompose(t: pd.DataFrame, kind: str, centred: bool) -> pd.DataFrame:
     contribution = rate + mix
     se = np.sqrt(_period_variance(x0, n0s, n0, centre, kind)
                  + _period_variance(x1, n1s, n1, centre, kind))
-    mix_se = np.sqrt(_mix_variance(t, kind, centre))
+    mix_se = np.sqrt(_mix_variance((x0, x1), (n0s, n1s), (w0, w1), (v0, v1), kind, centre))
     effect = np.select([np.abs(rate) > 2 * np.abs(mix), np.abs(mix) > 2 * np.abs(rate)],
                        ["rate", "mix"], "both")
     # a mix effect is tested on its own: it is far more precise than the segment's
@@ -320,19 +320,20 @@ def _rate_variance(x: Any, n: Any, kind: str) -> np.ndarray:
         return np.where(n > 0, smoothed * (1 - smoothed) / (n + 2 * _PSEUDO), np.inf)
 
 
-def _mix_variance(t: pd.DataFrame, kind: str, centre: float) -> np.ndarray:
-    """Sampling variance of the mix effect ``Δw × (r̄ − R̄)`` (delta method).
+def _mix_variance(xs: tuple[np.ndarray, np.ndarray], ns: tuple[np.ndarray, np.ndarray],
+                  ws: tuple[np.ndarray, np.ndarray], rates: tuple[np.ndarray, np.ndarray],
+                  kind: str, centre: float) -> np.ndarray:
+    """Sampling variance of the mix effect ``Δw × (r̄ − R̄)`` (delta method), from each
+    period's events ``xs``, units ``ns``, shares ``ws`` and rates (NaN without units),
+    as :func:`_decompose` computed them.
 
     The shares are multinomial; ``r̄ − R̄`` moves with the segment's mean rate
     and, through ``R̄``, with the rest's. A segment seen in one period only
     has its rate from that period.
     """
-    xs = [t[f"x_{p}"].to_numpy(float) for p in (0, 1)]
-    ns = [t[f"n_{p}"].to_numpy(float) for p in (0, 1)]
     (n0, n1), (x0, x1) = (float(a.sum()) for a in ns), (float(a.sum()) for a in xs)
     var_share = sum(ns[p] / n * (1 - ns[p] / n) / n for p, n in ((0, n0), (1, n1)) if n)
-    w0 = ns[0] / n0 if n0 else ns[0] * 0.0
-    w1 = ns[1] / n1 if n1 else ns[1] * 0.0
+    w0, w1 = ws
     w = (w0 + w1) / 2
     own = [_rate_variance(xs[p], ns[p], kind) for p in (0, 1)]
     rest = [_rate_variance(x - xs[p], n - ns[p], kind)
@@ -340,7 +341,7 @@ def _mix_variance(t: pd.DataFrame, kind: str, centre: float) -> np.ndarray:
     mean_own = np.where(np.isinf(own[0]), own[1], np.where(np.isinf(own[1]), own[0],
                                                             (own[0] + own[1]) / 4))
     mean_rest = np.where(np.isinf(rest[0]) | np.isinf(rest[1]), 0.0, (rest[0] + rest[1]) / 4)
-    r0, r1 = _rates(xs[0], ns[0]), _rates(xs[1], ns[1])
+    r0, r1 = rates
     mean = _filled((_filled(r0, r1) + _filled(r1, r0)) / 2, centre)
     mean_own = np.where(np.isinf(mean_own), 0.0, mean_own)
     moved = w1 - w0
